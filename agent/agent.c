@@ -1,0 +1,362 @@
+/*
+ * guest-agent: listens on vsock (or a Unix socket, or sockets handed over
+ * by systemd), applies the peer policy before reading a byte, and forks
+ * one process per connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/vm_sockets.h>
+
+#include "agent.h"
+#include "guest/transport.h"
+#include "guest/util.h"
+#include "version.h"
+
+#define MAX_LISTEN	16
+#define MAX_SESSIONS	1024
+
+struct agent agent;
+const char *const agent_services[] = { "exec", "info", NULL };
+
+struct listener {
+	int			fd;
+	struct guest_addr	addr;
+	bool			from_systemd;
+};
+
+static struct listener listeners[MAX_LISTEN];
+static size_t n_listeners;
+static unsigned n_sessions;
+
+static void
+vlog(const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof line, fmt, ap);
+	fprintf(stderr, "guest-agent[%d]: %s\n", (int)getpid(), line);
+}
+
+void
+agent_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+void
+agent_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!agent.verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: guest-agent [--listen ADDR]... [--allow-cid CID]... [-v]\n"
+	    "\n"
+	    "  -l, --listen ADDR     vsock:PORT or unix:PATH (default vsock:%d);\n"
+	    "                        sockets passed by systemd (LISTEN_FDS) win\n"
+	    "  -a, --allow-cid CID   also accept vsock peers with this CID\n"
+	    "                        (the host, CID 2, is always accepted)\n"
+	    "  -v, --verbose         log every connection to stderr\n"
+	    "  -V, --version         print the version and exit\n"
+	    "  -h, --help            this help\n", GUEST_PORT_DEFAULT);
+}
+
+/* Sockets from systemd: LISTEN_PID is us, fds 3..3+LISTEN_FDS-1. */
+static int
+take_systemd_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long n, i;
+	char *end;
+
+	if (pid == NULL || fds == NULL || strtol(pid, &end, 10) != getpid())
+		return 0;
+	n = strtol(fds, &end, 10);
+	if (*end != '\0' || n <= 0 || n > MAX_LISTEN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct listener *l = &listeners[n_listeners++];
+
+		l->fd = 3 + (int)i;
+		l->from_systemd = true;
+		(void)fcntl(l->fd, F_SETFD, FD_CLOEXEC);
+		(void)guest_set_nonblock(l->fd, 1);
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return (int)n;
+}
+
+static void
+describe_peer(const struct sockaddr_storage *ss, const struct ucred *cred,
+    char *buf, size_t n)
+{
+	if (ss->ss_family == AF_VSOCK)
+		snprintf(buf, n, "vsock CID %" PRIu32 " port %" PRIu32,
+		    ((const struct sockaddr_vm *)ss)->svm_cid,
+		    ((const struct sockaddr_vm *)ss)->svm_port);
+	else if (ss->ss_family == AF_UNIX && cred != NULL)
+		snprintf(buf, n, "unix pid %d uid %u", (int)cred->pid,
+		    (unsigned)cred->uid);
+	else
+		snprintf(buf, n, "family %d", ss->ss_family);
+}
+
+/* Refuse a peer: one Error frame, sent without waiting, then close. */
+static void
+refuse(int fd, int code, const char *why)
+{
+	struct guest_conn c;
+
+	guest_conn_init(&c, fd);
+	if (guest_conn_send_error(&c, code, "%s", why) == 0)
+		(void)guest_conn_flush(&c);
+	guest_conn_close(&c);
+}
+
+static void
+serve(int lfd, const sigset_t *oldmask, int sfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	struct ucred cred, *credp = NULL;
+	socklen_t cl = sizeof cred;
+	char peer[96], why[160];
+	pid_t pid;
+	size_t i;
+	int fd;
+
+	memset(&ss, 0, sizeof ss);
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+	    SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			agent_log("accept: %s", strerror(errno));
+		return;
+	}
+	if (ss.ss_family == AF_UNIX &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+		credp = &cred;
+	describe_peer(&ss, credp, peer, sizeof peer);
+	if (guest_policy_check(&agent.policy, (struct sockaddr *)&ss, sl,
+	    credp, why, sizeof why) < 0) {
+		agent_log("refused %s: %s", peer, why);
+		refuse(fd, GUEST__V1__ERROR_CODE__ERROR_DENIED, why);
+		return;
+	}
+	if (n_sessions >= MAX_SESSIONS) {
+		agent_log("refused %s: %u sessions already", peer, n_sessions);
+		refuse(fd, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
+		    "too many sessions");
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		agent_log("fork: %s", strerror(errno));
+		refuse(fd, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
+		    "cannot fork");
+		return;
+	}
+	if (pid == 0) {
+		for (i = 0; i < n_listeners; i++)
+			close(listeners[i].fd);
+		close(sfd);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		_exit(session_run(fd, peer));
+	}
+	n_sessions++;
+	agent_debug("session %d for %s", (int)pid, peer);
+	close(fd);
+}
+
+static void
+reap(void)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (n_sessions > 0)
+			n_sessions--;
+		if (WIFSIGNALED(st))
+			agent_log("session %d killed by signal %d", (int)pid,
+			    WTERMSIG(st));
+		else
+			agent_debug("session %d ended", (int)pid);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen",	required_argument,	NULL, 'l' },
+		{ "allow-cid",	required_argument,	NULL, 'a' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *addrs[MAX_LISTEN];
+	size_t n_addrs = 0, i;
+	struct guest_error err;
+	struct pollfd pfds[MAX_LISTEN + 1];
+	struct signalfd_siginfo si;
+	sigset_t mask, oldmask;
+	char s[GUEST_ADDR_STR_MAX], *end;
+	unsigned long cid;
+	uint32_t local;
+	int c, sfd;
+
+	agent.policy.self_uid = geteuid();
+	while ((c = getopt_long(argc, argv, "l:a:vVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (n_addrs == MAX_LISTEN) {
+				fprintf(stderr, "guest-agent: at most %d "
+				    "--listen\n", MAX_LISTEN);
+				return 2;
+			}
+			addrs[n_addrs++] = optarg;
+			break;
+		case 'a':
+			errno = 0;
+			cid = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg ||
+			    cid >= GUEST_CID_ANY ||
+			    guest_policy_allow_cid(&agent.policy,
+			    (uint32_t)cid) < 0) {
+				fprintf(stderr, "guest-agent: --allow-cid %s: "
+				    "not a CID\n", optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			agent.verbose++;
+			break;
+		case 'V':
+			printf("guest-agent %s (protocol %d)\n", GUEST_VERSION,
+			    GUEST_PROTOCOL_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "guest-agent: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	guest_identity_read(&agent.id);
+
+	if (take_systemd_fds() == 0) {
+		if (n_addrs == 0)
+			addrs[n_addrs++] = "vsock:9001";
+		for (i = 0; i < n_addrs; i++) {
+			struct listener *l = &listeners[n_listeners];
+
+			if (guest_addr_parse(addrs[i], GUEST_ADDR_LISTEN,
+			    &l->addr, &err) < 0 ||
+			    guest_listen(&l->addr, &l->fd, &err) < 0) {
+				fprintf(stderr, "guest-agent: %s\n", err.msg);
+				return 1;
+			}
+			n_listeners++;
+			if (l->addr.kind == GUEST_ADDR_VSOCK &&
+			    guest_vsock_local_cid(&local) == 0)
+				agent_log("listening on %s (local CID %" PRIu32
+				    ")", guest_addr_format(&l->addr, s,
+				    sizeof s), local);
+			else
+				agent_log("listening on %s",
+				    guest_addr_format(&l->addr, s, sizeof s));
+		}
+	} else
+		agent_log("listening on %zu socket(s) from systemd",
+		    n_listeners);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		agent_log("signalfd: %s", strerror(errno));
+		return 1;
+	}
+
+	for (;;) {
+		for (i = 0; i < n_listeners; i++) {
+			pfds[i].fd = listeners[i].fd;
+			pfds[i].events = POLLIN;
+		}
+		pfds[i].fd = sfd;
+		pfds[i].events = POLLIN;
+		if (poll(pfds, n_listeners + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			agent_log("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (pfds[n_listeners].revents) {
+			while (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGCHLD)
+					continue;
+				if (si.ssi_signo == SIGHUP)
+					continue;
+				agent_log("exiting on signal %u", si.ssi_signo);
+				for (i = 0; i < n_listeners; i++)
+					if (!listeners[i].from_systemd &&
+					    listeners[i].addr.kind ==
+					    GUEST_ADDR_UNIX)
+						unlink(listeners[i].addr.path);
+				return 0;
+			}
+			reap();
+		}
+		for (i = 0; i < n_listeners; i++)
+			if (pfds[i].revents & POLLIN)
+				serve(listeners[i].fd, &oldmask, sfd);
+	}
+}

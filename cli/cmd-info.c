@@ -1,0 +1,84 @@
+/*
+ * guest info [ENV [CID [PORT]]]: what the agent says about its guest.
+ */
+#include <getopt.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "guest.h"
+#include "guest/session.h"
+#include "guest/util.h"
+
+static int
+cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	GuestMessage req = GUEST__V1__MESSAGE__INIT;
+	Guest__V1__InfoRequest ir = GUEST__V1__INFO_REQUEST__INIT;
+	Guest__V1__InfoReply *r;
+	struct guest_agent_hello hello;
+	struct guest_error e = { 0 };
+	struct guest_conn conn;
+	struct guest_msg m = { 0 };
+	struct guest_addr a;
+	char s[GUEST_ADDR_STR_MAX];
+	size_t i;
+	int ch, rc = EXIT_LOCAL;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			cmd_usage(c, stdout);
+			return 0;
+		}
+		cmd_usage(c, stderr);
+		return EXIT_USAGE;
+	}
+	if (cli_target(cli, c, argc - optind, argv + optind, &a) < 0)
+		return EXIT_USAGE;
+	req.body_case = GUEST__V1__MESSAGE__BODY_INFO_REQUEST;
+	req.info_request = &ir;
+	if (guest_session_open(&a, "info", &req, &conn, &hello, &e) < 0) {
+		cli_error(c, "%s", e.msg);
+		return EXIT_LOCAL;
+	}
+	if (guest_conn_recv_until(&conn, &m, guest_now_ms() +
+	    GUEST_HANDSHAKE_TIMEOUT_MS) < 0 ||
+	    m.type != GUEST__V1__MESSAGE__BODY_INFO_REPLY) {
+		guest_session_fail(&conn, &a, -ECONNRESET,
+		    m.type ? &m : NULL, &e);
+		cli_error(c, "%s", e.msg);
+		goto out;
+	}
+	r = m.pb->info_reply;
+	printf("address:   %s\n", guest_addr_format(&a, s, sizeof s));
+	printf("hostname:  %s\n", r->hostname);
+	printf("vm-uuid:   %s\n", *r->vm_uuid ? r->vm_uuid : "-");
+	printf("os:        %s\n", r->os);
+	printf("kernel:    %s\n", r->kernel);
+	printf("uptime:    %" PRIu64 "s\n", r->uptime_seconds);
+	printf("agent:     %s (pid %" PRIu32 ", uid %" PRIu32 ", protocol %"
+	    PRIu32 ")\n", r->agent, r->agent_pid, r->agent_uid,
+	    hello.protocol_version);
+	printf("services:  ");
+	for (i = 0; i < r->n_services; i++)
+		printf("%s%s", i ? " " : "", r->services[i]);
+	printf("\n");
+	rc = 0;
+out:
+	guest_msg_clear(&m);
+	guest_conn_close(&conn);
+	return rc;
+}
+
+const struct cmd_entry cmd_info_entry = {
+	.name = "info",
+	.usage = "[ENV [CID [PORT]]]",
+	.summary = "Show what the agent says about its guest",
+	.help = "",
+	.exec = cmd_info,
+};

@@ -1,0 +1,149 @@
+/*
+ * The command table, help generated from it, and target resolution.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest.h"
+#include "guest/proto.h"
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_vsh_entry,
+	&cmd_info_entry,
+	NULL
+};
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; cmd_table[i] != NULL; i++)
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
+	return NULL;
+}
+
+void
+cmd_usage(const struct cmd_entry *c, FILE *f)
+{
+	fprintf(f, "usage: guest [-C ADDR] %s %s\n\n%s\n", c->name, c->usage,
+	    c->summary);
+	if (c->help != NULL && *c->help != '\0')
+		fprintf(f, "\n%s", c->help);
+}
+
+void
+cli_help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "usage: guest [-C ADDR] [-v] COMMAND [ARGS...]\n"
+	    "       guest help [COMMAND]\n"
+	    "\n"
+	    "Reach into virtual machines over vsock, without networking in "
+	    "them.\n"
+	    "\n"
+	    "Commands:\n");
+	for (i = 0; cmd_table[i] != NULL; i++)
+		fprintf(f, "  %-8s %s\n", cmd_table[i]->name,
+		    cmd_table[i]->summary);
+	fprintf(f,
+	    "\n"
+	    "Global options:\n"
+	    "  -C, --connect ADDR  talk to the agent at ADDR instead of "
+	    "ENV CID:\n"
+	    "                      vsock:CID:PORT, unix:PATH, hvsock:PATH:PORT\n"
+	    "  -v, --verbose       say more\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this help\n");
+}
+
+void
+cli_error(const struct cmd_entry *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "guest: ");
+	if (c != NULL)
+		fprintf(stderr, "%s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int
+parse_num(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end != '\0' || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+cli_target(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
+    struct guest_addr *a)
+{
+	struct guest_error e;
+	uint32_t env, cid, port = GUEST_PORT_DEFAULT;
+
+	if (cli->connect != NULL) {
+		if (npos > 0) {
+			cli_error(c, "'%s': ENV and CID do not go with "
+			    "--connect", pos[0]);
+			return -EINVAL;
+		}
+		if (guest_addr_parse(cli->connect, 0, a, &e) < 0) {
+			cli_error(c, "%s", e.msg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (npos < 2) {
+		cli_error(c, "which guest? give ENV CID (env 0 is this host's "
+		    "vsock), or -C ADDR");
+		return -EINVAL;
+	}
+	if (npos > 3) {
+		cli_error(c, "unexpected argument '%s' (a command goes after "
+		    "--)", pos[3]);
+		return -EINVAL;
+	}
+	if (parse_num(pos[0], &env) < 0) {
+		cli_error(c, "'%s' is not an environment number", pos[0]);
+		return -EINVAL;
+	}
+	if (env != 0) {
+		cli_error(c, "environment %" PRIu32 " is not known: only env 0 "
+		    "(this host's vsock) exists; use -C ADDR for others", env);
+		return -ENOENT;
+	}
+	if (parse_num(pos[1], &cid) < 0 || cid == 0xffffffffu) {
+		cli_error(c, "'%s' is not a CID", pos[1]);
+		return -EINVAL;
+	}
+	if (npos == 3 && (parse_num(pos[2], &port) < 0 ||
+	    port == 0xffffffffu)) {
+		cli_error(c, "'%s' is not a port", pos[2]);
+		return -EINVAL;
+	}
+	a->kind = GUEST_ADDR_VSOCK;
+	a->cid = cid;
+	a->port = port;
+	a->path[0] = '\0';
+	return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * A byte buffer with a hard maximum size, in the spirit of OpenSSH's sshbuf:
+ * data lives between off and len; growth past max fails with -ENOBUFS
+ * instead of allocating without bound.
+ */
+#ifndef GUEST_BUF_H
+#define GUEST_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct guest_buf {
+	uint8_t	*data;
+	size_t	 off;	/* first unread byte */
+	size_t	 len;	/* end of data */
+	size_t	 cap;	/* allocated */
+	size_t	 max;	/* never grow past this */
+};
+
+void	 guest_buf_init(struct guest_buf *, size_t max);
+void	 guest_buf_free(struct guest_buf *);
+void	 guest_buf_reset(struct guest_buf *);
+
+static inline size_t
+guest_buf_used(const struct guest_buf *b)
+{
+	return b->len - b->off;
+}
+
+static inline const uint8_t *
+guest_buf_ptr(const struct guest_buf *b)
+{
+	return b->data + b->off;
+}
+
+/* Room that can still be added without exceeding max. */
+static inline size_t
+guest_buf_avail(const struct guest_buf *b)
+{
+	return b->max - guest_buf_used(b);
+}
+
+/* Make room for n more bytes at the end, moving or growing the storage;
+ * *p points at the room.  -ENOBUFS if that would pass max. */
+int	 guest_buf_reserve(struct guest_buf *, size_t n, uint8_t **p);
+void	 guest_buf_commit(struct guest_buf *, size_t n);
+void	 guest_buf_consume(struct guest_buf *, size_t n);
+int	 guest_buf_append(struct guest_buf *, const void *, size_t);
+
+/* read(2) up to n bytes (0: as much as fits) onto the end.  Returns bytes
+ * read, 0 on EOF, negative errno (-EAGAIN included) on failure. */
+ssize_t	 guest_buf_read_fd(struct guest_buf *, int fd, size_t n);
+/* write(2) from the front.  Returns bytes written or negative errno. */
+ssize_t	 guest_buf_write_fd(struct guest_buf *, int fd);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * A protocol connection: a non-blocking socket, a bounded receive buffer
+ * that frames are parsed out of in place, and a send queue whose Data
+ * entries point at the caller's buffer (header and payload leave in one
+ * sendmsg, with no copy and no allocation per chunk).
+ */
+#ifndef GUEST_CONN_H
+#define GUEST_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/buf.h"
+#include "guest/error.h"
+#include "guest/proto.h"
+
+#define GUEST_TXQ_LEN		32
+#define GUEST_TX_INLINE		64
+
+struct guest_tx {
+	uint8_t		 head[GUEST_TX_INLINE];	/* Data header or small frame */
+	size_t		 head_len;
+	uint8_t		*big;			/* owned, for large frames */
+	const uint8_t	*payload;		/* borrowed, Data only */
+	size_t		 payload_len;
+	size_t		 sent;
+	bool		*busy;			/* cleared once sent */
+};
+
+struct guest_conn {
+	int		 fd;
+	size_t		 cap;		/* frame cap in force */
+	struct guest_buf rx;
+	size_t		 rx_hold;	/* bytes of the last frame handed out */
+	struct guest_tx	 txq[GUEST_TXQ_LEN];
+	unsigned	 tx_head, tx_count;
+	bool		 eof;		/* peer closed its sending side */
+};
+
+void	guest_conn_init(struct guest_conn *, int fd);
+/* Frees buffers and closes the socket. */
+void	guest_conn_close(struct guest_conn *);
+
+/* Switch from the pre-handshake cap to GUEST_FRAME_MAX. */
+void	guest_conn_established(struct guest_conn *);
+
+/* Queue a message.  -ENOBUFS when the queue is full. */
+int	guest_conn_send(struct guest_conn *, const GuestMessage *);
+/* Queue n payload bytes on a stream; *busy is true until they have gone
+ * out, and the caller must not touch payload until then. */
+int	guest_conn_send_data(struct guest_conn *, uint32_t stream,
+	    const uint8_t *payload, size_t n, bool *busy);
+static inline bool
+guest_conn_tx_full(const struct guest_conn *c)
+{
+	return c->tx_count >= GUEST_TXQ_LEN - 1;
+}
+static inline bool
+guest_conn_tx_pending(const struct guest_conn *c)
+{
+	return c->tx_count > 0;
+}
+/* Write what can be written now: 0 when the queue is empty, -EAGAIN when
+ * some is left, another negative errno when the connection broke. */
+int	guest_conn_flush(struct guest_conn *);
+
+/* Read what the socket has.  Returns bytes read, 0 at EOF (c->eof is
+ * set), -EAGAIN, or another negative errno. */
+ssize_t	guest_conn_fill(struct guest_conn *);
+/* Next complete frame, decoded: 1 and *m filled, 0 when more bytes are
+ * needed, negative on a bad frame (-EMSGSIZE, -EBADMSG).  The previous
+ * frame's bytes (and so its Data pointers) are released by this call. */
+int	guest_conn_next(struct guest_conn *, struct guest_msg *m);
+/* Is a whole frame waiting in the receive buffer? */
+bool	guest_conn_has_frame(const struct guest_conn *);
+
+/* Blocking forms for the handshake, against a deadline (guest_now_ms()). */
+int	guest_conn_flush_until(struct guest_conn *, int64_t deadline);
+int	guest_conn_recv_until(struct guest_conn *, struct guest_msg *m,
+	    int64_t deadline);
+
+/* A one-line description of an Error message's code. */
+const char *guest_error_code_name(int code);
+
+/* Queue an Error message. */
+int	guest_conn_send_error(struct guest_conn *, int code, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * Protocol connections: receive buffer, send queue, blocking helpers.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "guest/conn.h"
+#include "guest/util.h"
+
+/* The receive buffer holds at least one frame of the largest size plus
+ * room to read ahead. */
+#define RX_MAX	(GUEST_FRAME_HDR + GUEST_FRAME_MAX + 256 * 1024)
+
+void
+guest_conn_init(struct guest_conn *c, int fd)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = fd;
+	c->cap = GUEST_FRAME_HELLO_MAX;
+	guest_buf_init(&c->rx, RX_MAX);
+}
+
+void
+guest_conn_close(struct guest_conn *c)
+{
+	unsigned i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < GUEST_TXQ_LEN; i++) {
+		free(c->txq[i].big);
+		c->txq[i].big = NULL;
+		if (c->txq[i].busy != NULL)
+			*c->txq[i].busy = false;
+		c->txq[i].busy = NULL;
+	}
+	c->tx_count = 0;
+	guest_buf_free(&c->rx);
+	guest_closep(&c->fd);
+}
+
+void
+guest_conn_established(struct guest_conn *c)
+{
+	c->cap = GUEST_FRAME_MAX;
+}
+
+static struct guest_tx *
+tx_slot(struct guest_conn *c)
+{
+	struct guest_tx *t;
+
+	if (c->tx_count >= GUEST_TXQ_LEN)
+		return NULL;
+	t = &c->txq[(c->tx_head + c->tx_count) % GUEST_TXQ_LEN];
+	memset(t, 0, sizeof *t);
+	return t;
+}
+
+int
+guest_conn_send(struct guest_conn *c, const GuestMessage *m)
+{
+	size_t len = guest__v1__message__get_packed_size(m);
+	struct guest_tx *t;
+	uint8_t *p;
+
+	if (len > GUEST_FRAME_MAX)
+		return -EMSGSIZE;
+	if ((t = tx_slot(c)) == NULL)
+		return -ENOBUFS;
+	if (GUEST_FRAME_HDR + len <= sizeof t->head) {
+		p = t->head;
+	} else {
+		if ((t->big = malloc(GUEST_FRAME_HDR + len)) == NULL)
+			return -ENOMEM;
+		p = t->big;
+	}
+	p[0] = (uint8_t)(len >> 24);
+	p[1] = (uint8_t)(len >> 16);
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	guest__v1__message__pack(m, p + GUEST_FRAME_HDR);
+	t->head_len = GUEST_FRAME_HDR + len;
+	c->tx_count++;
+	return 0;
+}
+
+int
+guest_conn_send_data(struct guest_conn *c, uint32_t stream,
+    const uint8_t *payload, size_t n, bool *busy)
+{
+	struct guest_tx *t;
+
+	if (n > GUEST_DATA_CHUNK)
+		return -EMSGSIZE;
+	if ((t = tx_slot(c)) == NULL)
+		return -ENOBUFS;
+	t->head_len = guest_data_header(t->head, stream, n);
+	t->payload = payload;
+	t->payload_len = n;
+	t->busy = busy;
+	if (busy != NULL)
+		*busy = true;
+	c->tx_count++;
+	return 0;
+}
+
+int
+guest_conn_flush(struct guest_conn *c)
+{
+	struct iovec iov[2 * 16];
+	struct msghdr mh;
+	struct guest_tx *t;
+	unsigned i, n;
+	size_t first, hl;
+	ssize_t w;
+	int iovcnt;
+
+	while (c->tx_count > 0) {
+		iovcnt = 0;
+		n = c->tx_count < 16 ? c->tx_count : 16;
+		for (i = 0; i < n; i++) {
+			t = &c->txq[(c->tx_head + i) % GUEST_TXQ_LEN];
+			first = i == 0 ? t->sent : 0;
+			hl = t->head_len;
+			if (first < hl) {
+				iov[iovcnt].iov_base = (t->big ? t->big :
+				    t->head) + first;
+				iov[iovcnt++].iov_len = hl - first;
+				first = 0;
+			} else
+				first -= hl;
+			if (t->payload_len > first) {
+				iov[iovcnt].iov_base = (void *)(t->payload +
+				    first);
+				iov[iovcnt++].iov_len = t->payload_len - first;
+			}
+		}
+		memset(&mh, 0, sizeof mh);
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)iovcnt;
+		w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		}
+		/* Retire the entries that went out whole. */
+		while (w > 0 && c->tx_count > 0) {
+			t = &c->txq[c->tx_head];
+			size_t left = t->head_len + t->payload_len - t->sent;
+
+			if ((size_t)w < left) {
+				t->sent += (size_t)w;
+				break;
+			}
+			w -= (ssize_t)left;
+			free(t->big);
+			t->big = NULL;
+			if (t->busy != NULL)
+				*t->busy = false;
+			t->busy = NULL;
+			c->tx_head = (c->tx_head + 1) % GUEST_TXQ_LEN;
+			c->tx_count--;
+		}
+	}
+	return 0;
+}
+
+ssize_t
+guest_conn_fill(struct guest_conn *c)
+{
+	ssize_t r;
+
+	/* Release the frame handed out last, so there is room. */
+	if (c->rx_hold > 0) {
+		guest_buf_consume(&c->rx, c->rx_hold);
+		c->rx_hold = 0;
+	}
+	r = guest_buf_read_fd(&c->rx, c->fd, 0);
+	if (r == 0)
+		c->eof = true;
+	if (r == -EWOULDBLOCK)
+		r = -EAGAIN;
+	return r;
+}
+
+bool
+guest_conn_has_frame(const struct guest_conn *c)
+{
+	const uint8_t *body;
+	size_t blen;
+
+	return guest_frame_parse(guest_buf_ptr(&c->rx) + c->rx_hold,
+	    guest_buf_used(&c->rx) - c->rx_hold, c->cap, &body, &blen) != 0;
+}
+
+int
+guest_conn_next(struct guest_conn *c, struct guest_msg *m)
+{
+	const uint8_t *body;
+	size_t blen;
+	long fl;
+	int r;
+
+	if (c->rx_hold > 0) {
+		guest_buf_consume(&c->rx, c->rx_hold);
+		c->rx_hold = 0;
+	}
+	fl = guest_frame_parse(guest_buf_ptr(&c->rx), guest_buf_used(&c->rx),
+	    c->cap, &body, &blen);
+	if (fl <= 0)
+		return (int)fl;
+	if ((r = guest_msg_decode(body, blen, m)) < 0)
+		return r;
+	c->rx_hold = (size_t)fl;
+	return 1;
+}
+
+static int
+wait_fd(int fd, short ev, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - guest_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int
+guest_conn_flush_until(struct guest_conn *c, int64_t deadline)
+{
+	int r;
+
+	while ((r = guest_conn_flush(c)) == -EAGAIN)
+		if ((r = wait_fd(c->fd, POLLOUT, deadline)) < 0)
+			return r;
+	return r;
+}
+
+int
+guest_conn_recv_until(struct guest_conn *c, struct guest_msg *m,
+    int64_t deadline)
+{
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if ((r = guest_conn_next(c, m)) != 0)
+			return r;
+		if (c->eof)
+			return -ECONNRESET;
+		n = guest_conn_fill(c);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n == -EAGAIN) {
+			if ((r = wait_fd(c->fd, POLLIN, deadline)) < 0)
+				return r;
+		} else if (n < 0)
+			return (int)n;
+	}
+}
+
+const char *
+guest_error_code_name(int code)
+{
+	switch (code) {
+	case GUEST__V1__ERROR_CODE__ERROR_VERSION:	return "version mismatch";
+	case GUEST__V1__ERROR_CODE__ERROR_PROTOCOL:	return "protocol error";
+	case GUEST__V1__ERROR_CODE__ERROR_UNSUPPORTED:	return "unsupported";
+	case GUEST__V1__ERROR_CODE__ERROR_DENIED:	return "denied";
+	case GUEST__V1__ERROR_CODE__ERROR_NOT_FOUND:	return "not found";
+	case GUEST__V1__ERROR_CODE__ERROR_INTERNAL:	return "internal error";
+	default:					return "error";
+	}
+}
+
+int
+guest_conn_send_error(struct guest_conn *c, int code, const char *fmt, ...)
+{
+	GuestMessage m = GUEST__V1__MESSAGE__INIT;
+	Guest__V1__Error err = GUEST__V1__ERROR__INIT;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	err.code = code;
+	err.message = text;
+	m.body_case = GUEST__V1__MESSAGE__BODY_ERROR;
+	m.error = &err;
+	return guest_conn_send(c, &m);
+}
