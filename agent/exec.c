@@ -431,8 +431,17 @@ eof:
 		} else
 			close_stdin(x);
 	}
-	if (!x->in_closed && x->owed > 0 &&
-	    (x->owed >= CREDIT_BATCH || guest_buf_used(&x->pending) == 0))
+	return 0;
+}
+
+/* Give back what the child has taken: in batches during bulk input, at
+ * once when it has caught up (so typing never waits). */
+static int
+maybe_credit(struct exec *x)
+{
+	if (x->in_closed || x->owed == 0 || !guest_conn_tx_room(x->c, 2))
+		return 0;
+	if (x->owed >= CREDIT_BATCH || guest_buf_used(&x->pending) == 0)
 		return send_credit(x);
 	return 0;
 }
@@ -562,6 +571,8 @@ relay(struct exec *x)
 			agent_log("exec: bad frame from host");
 			return r;
 		}
+		if ((r = maybe_credit(x)) < 0)
+			return r;
 		if (x->exited) {
 			if ((r = pump_src(x, &x->out)) < 0 ||
 			    (r = pump_src(x, &x->err)) < 0)
@@ -736,6 +747,8 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 	} else
 		status = 0;
 out:
+	/* Queued Data points into x: drop it before x goes. */
+	guest_conn_discard(c);
 	guest_closep(&x->in_fd);
 	guest_closep(&x->out.fd);
 	guest_closep(&x->err.fd);

@@ -29,20 +29,28 @@ guest_conn_init(struct guest_conn *c, int fd)
 }
 
 void
+guest_conn_discard(struct guest_conn *c)
+{
+	struct guest_tx *t;
+
+	while (c->tx_count > 0) {
+		t = &c->txq[c->tx_head];
+		free(t->big);
+		t->big = NULL;
+		if (t->busy != NULL)
+			*t->busy = false;
+		t->busy = NULL;
+		c->tx_head = (c->tx_head + 1) % GUEST_TXQ_LEN;
+		c->tx_count--;
+	}
+}
+
+void
 guest_conn_close(struct guest_conn *c)
 {
-	unsigned i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < GUEST_TXQ_LEN; i++) {
-		free(c->txq[i].big);
-		c->txq[i].big = NULL;
-		if (c->txq[i].busy != NULL)
-			*c->txq[i].busy = false;
-		c->txq[i].busy = NULL;
-	}
-	c->tx_count = 0;
+	guest_conn_discard(c);
 	guest_buf_free(&c->rx);
 	guest_closep(&c->fd);
 }

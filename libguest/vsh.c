@@ -34,7 +34,8 @@ on_signal(int sig)
 	errno = saved;
 }
 
-static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH,
+    SIGPIPE };
 #define N_RELAYED (sizeof relayed / sizeof relayed[0])
 
 struct vsh {
@@ -296,7 +297,8 @@ on_signals(struct vsh *v)
 	unsigned char sigs[32];
 	ssize_t n, i;
 
-	n = read(sig_fds[0], sigs, sizeof sigs);
+	/* A few at a time, so each finds a place in the send queue. */
+	n = read(sig_fds[0], sigs, 4);
 	for (i = 0; i < n; i++) {
 		if (sigs[i] == SIGWINCH) {
 			if (v->o->pty && send_winsize(v) < 0)
@@ -356,7 +358,7 @@ loop(struct vsh *v)
 		p[2].events = POLLOUT;
 		if (!v->holding)
 			p[2].fd = -1;
-		p[3].fd = sig_fds[0];
+		p[3].fd = guest_conn_tx_room(&v->c, 8) ? sig_fds[0] : -1;
 		p[3].events = POLLIN;
 		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
@@ -420,8 +422,12 @@ install_signals(struct vsh *v)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < N_RELAYED; i++)
+	for (i = 0; i < N_RELAYED; i++) {
+		/* A reader of ours going away is an EPIPE we pass on, not
+		 * a reason to die. */
+		sa.sa_handler = relayed[i] == SIGPIPE ? SIG_IGN : on_signal;
 		sigaction(relayed[i], &sa, &v->sa_saved[i]);
+	}
 	return 0;
 }
 

@@ -40,6 +40,8 @@ struct guest_conn {
 void	guest_conn_init(struct guest_conn *, int fd);
 /* Frees buffers and closes the socket. */
 void	guest_conn_close(struct guest_conn *);
+/* Drop everything queued, releasing the callers' buffers. */
+void	guest_conn_discard(struct guest_conn *);
 
 /* Switch from the pre-handshake cap to GUEST_FRAME_MAX. */
 void	guest_conn_established(struct guest_conn *);
@@ -50,10 +52,17 @@ int	guest_conn_send(struct guest_conn *, const GuestMessage *);
  * out, and the caller must not touch payload until then. */
 int	guest_conn_send_data(struct guest_conn *, uint32_t stream,
 	    const uint8_t *payload, size_t n, bool *busy);
+/* Data may fill half the queue; the rest is kept for control messages,
+ * so a credit or a signal always finds a place. */
 static inline bool
 guest_conn_tx_full(const struct guest_conn *c)
 {
-	return c->tx_count >= GUEST_TXQ_LEN - 1;
+	return c->tx_count >= GUEST_TXQ_LEN / 2;
+}
+static inline bool
+guest_conn_tx_room(const struct guest_conn *c, unsigned n)
+{
+	return c->tx_count + n <= GUEST_TXQ_LEN;
 }
 static inline bool
 guest_conn_tx_pending(const struct guest_conn *c)

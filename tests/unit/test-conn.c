@@ -1,0 +1,163 @@
+/*
+ * The connection layer over a socketpair: queued messages and zero-copy
+ * Data arrive intact and in order, through partial writes.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "guest/conn.h"
+#include "guest/util.h"
+
+static void
+test_order_and_partial_writes(void **state)
+{
+	struct guest_conn a, b;
+	GuestMessage m = GUEST__V1__MESSAGE__INIT;
+	Guest__V1__Credit cr = GUEST__V1__CREDIT__INIT;
+	struct guest_msg got;
+	uint8_t *big = malloc(GUEST_DATA_CHUNK);
+	size_t i, seen = 0, credits = 0, datas = 0;
+	bool busy[4] = { false };
+	int sv[2], small = 4096, r;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	/* Small buffers force many partial sendmsg calls. */
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	guest_conn_init(&a, sv[0]);
+	guest_conn_init(&b, sv[1]);
+	guest_conn_established(&a);
+	guest_conn_established(&b);
+	for (i = 0; i < GUEST_DATA_CHUNK; i++)
+		big[i] = (uint8_t)(i * 7);
+
+	cr.bytes = 42;
+	m.body_case = GUEST__V1__MESSAGE__BODY_CREDIT;
+	m.credit = &cr;
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(guest_conn_send_data(&a, 1, big,
+		    GUEST_DATA_CHUNK, &busy[i]), 0);
+		assert_true(busy[i]);
+		assert_int_equal(guest_conn_send(&a, &m), 0);
+	}
+	while (seen < 8) {
+		r = guest_conn_flush(&a);
+		assert_true(r == 0 || r == -EAGAIN);
+		(void)guest_conn_fill(&b);
+		while ((r = guest_conn_next(&b, &got)) == 1) {
+			if (seen % 2 == 0) {
+				assert_int_equal(got.type,
+				    GUEST__V1__MESSAGE__BODY_DATA);
+				assert_int_equal(got.len, GUEST_DATA_CHUNK);
+				assert_memory_equal(got.data, big,
+				    GUEST_DATA_CHUNK);
+				datas++;
+			} else {
+				assert_int_equal(got.type,
+				    GUEST__V1__MESSAGE__BODY_CREDIT);
+				assert_int_equal(got.pb->credit->bytes, 42);
+				credits++;
+			}
+			guest_msg_clear(&got);
+			seen++;
+		}
+		assert_true(r >= 0);
+	}
+	assert_int_equal(datas, 4);
+	assert_int_equal(credits, 4);
+	for (i = 0; i < 4; i++)
+		assert_false(busy[i]);	/* released once sent */
+	guest_conn_close(&a);
+	guest_conn_close(&b);
+	free(big);
+}
+
+static void
+test_queue_bounds(void **state)
+{
+	struct guest_conn a;
+	uint8_t byte = 'x';
+	bool busy = false;
+	unsigned i;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	guest_conn_init(&a, sv[0]);
+	for (i = 0; i < GUEST_TXQ_LEN; i++)
+		assert_int_equal(guest_conn_send_data(&a, 1, &byte, 1, &busy),
+		    0);
+	assert_int_equal(guest_conn_send_data(&a, 1, &byte, 1, &busy),
+	    -ENOBUFS);
+	assert_int_equal(guest_conn_send_data(&a, 1, &byte,
+	    GUEST_DATA_CHUNK + 1, &busy), -EMSGSIZE);
+	guest_conn_discard(&a);
+	assert_false(busy);
+	assert_false(guest_conn_tx_pending(&a));
+	guest_conn_close(&a);
+	close(sv[1]);
+}
+
+static void
+test_eof_and_deadline(void **state)
+{
+	struct guest_conn a;
+	struct guest_msg m;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	guest_conn_init(&a, sv[0]);
+	/* Nothing arrives: the deadline ends the wait. */
+	assert_int_equal(guest_conn_recv_until(&a, &m, guest_now_ms() + 50),
+	    -ETIMEDOUT);
+	/* Half a header, then the peer goes. */
+	assert_int_equal(write(sv[1], "\0\0", 2), 2);
+	close(sv[1]);
+	assert_int_equal(guest_conn_recv_until(&a, &m, guest_now_ms() + 1000),
+	    -ECONNRESET);
+	guest_conn_close(&a);
+}
+
+static void
+test_cap_in_force(void **state)
+{
+	struct guest_conn a;
+	struct guest_msg m;
+	int sv[2];
+	/* 8 KiB announced: fine after the handshake, not before. */
+	uint8_t hdr[4] = { 0, 0, 0x20, 0 };
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	guest_conn_init(&a, sv[0]);
+	assert_int_equal(write(sv[1], hdr, 4), 4);
+	assert_int_equal(guest_conn_recv_until(&a, &m, guest_now_ms() + 1000),
+	    -EMSGSIZE);
+	guest_conn_established(&a);
+	assert_int_equal(guest_conn_recv_until(&a, &m, guest_now_ms() + 50),
+	    -ETIMEDOUT);
+	guest_conn_close(&a);
+	close(sv[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_order_and_partial_writes),
+		cmocka_unit_test(test_queue_bounds),
+		cmocka_unit_test(test_eof_and_deadline),
+		cmocka_unit_test(test_cap_in_force),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
