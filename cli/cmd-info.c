@@ -29,7 +29,7 @@ cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	size_t i;
 	int ch, rc = EXIT_LOCAL;
 
-	optind = 1;
+	optind = 0;	/* 0: full reset, main parsed with "+" */
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			cmd_usage(c, stdout);

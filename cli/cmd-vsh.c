@@ -2,6 +2,7 @@
  * guest vsh [ENV [CID [PORT]]] [options] [-- COMMAND [ARG...]]
  */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		{ "workdir",	required_argument,	NULL, 'w' },
 		{ "user",	required_argument,	NULL, 'u' },
 		{ "args",	required_argument,	NULL, 'A' },
+		{ "dry-run",	no_argument,		NULL, 'n' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -38,12 +40,13 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	struct guest_vsh_opts o = { 0 };
 	struct guest_error e = { 0 };
 	struct guest_addr a;
-	int ch, dd, i, want_pty = -1, status = EXIT_LOCAL, r;
+	char s[GUEST_ADDR_STR_MAX];
+	int ch, dd, want_pty = -1, dry_run = 0, status = EXIT_LOCAL, r;
 
 	/* Everything after "--" is the command, untouched by getopt. */
 	for (dd = 1; dd < argc && strcmp(argv[dd], "--") != 0; dd++)
 		;
-	optind = 1;
+	optind = 0;	/* 0: full reset, main parsed with "+" */
 	while ((ch = getopt_long(dd, argv, "tTe:w:u:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -71,6 +74,9 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 			if (add(c, shargs, &o.n_shell_args, optarg, "--args") < 0)
 				return EXIT_USAGE;
 			break;
+		case 'n':
+			dry_run = 1;
+			break;
 		case 'h':
 			cmd_usage(c, stdout);
 			return 0;
@@ -81,6 +87,10 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	}
 	if (cli_target(cli, c, dd - optind, argv + optind, &a) < 0)
 		return EXIT_USAGE;
+	if (dry_run) {
+		printf("%s\n", guest_addr_format(&a, s, sizeof s));
+		return 0;
+	}
 	o.env = env;
 	o.shell_args = shargs;
 	if (dd < argc) {
@@ -95,9 +105,6 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	 * command, unless -t or -T says otherwise. */
 	o.pty = want_pty >= 0 ? want_pty : (o.argc == 0 && isatty(0));
 	o.escape = true;
-	for (i = 0; i < (int)o.argc; i++)
-		if (o.argv[i] == NULL)
-			break;
 
 	r = guest_vsh(&a, &o, &status, &e);
 	if (r < 0) {
@@ -127,6 +134,7 @@ const struct cmd_entry cmd_vsh_entry = {
 	    "  -w, --workdir DIR  working directory (default: the user's home)\n"
 	    "  -u, --user USER run as USER (the agent must run as root)\n"
 	    "  --args ARG      pass ARG to the shell (repeatable)\n"
+	    "  --dry-run       print the address that would be dialed, and exit\n"
 	    "\n"
 	    "With a terminal, ~. after a newline leaves a hung session, ~~ types\n"
 	    "a ~ and ~? lists these.\n",

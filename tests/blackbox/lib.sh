@@ -1,0 +1,80 @@
+# Shared by the black-box tests: a private agent on a Unix socket in a
+# temp dir, checks that print PASS/FAIL, and a closing count.
+# GUEST, GUEST_AGENT, FAKE_VMM and RAWPEER come from CTest.
+set -u
+: "${GUEST:?}" "${GUEST_AGENT:?}"
+T=$(mktemp -d /tmp/guest-test.XXXXXX)
+chmod 755 "$T"
+SOCK=$T/agent.sock
+AGENT_PID=
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); echo "PASS: $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL: $1"; }
+
+# check DESC COMMAND...: passes when COMMAND succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# expect_eq DESC WANT GOT
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1: wanted [$2], got [$3]"
+	fi
+}
+
+# expect_in DESC NEEDLE HAYSTACK
+expect_in() {
+	case "$3" in
+	*"$2"*) pass "$1" ;;
+	*) fail "$1: [$2] not in [$3]" ;;
+	esac
+}
+
+wait_for_socket() {
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_agent [ARGS...]: an agent on $SOCK, logging to $T/agent.log.
+start_agent() {
+	"$GUEST_AGENT" --listen "unix:$SOCK" -v "$@" 2>>"$T/agent.log" &
+	AGENT_PID=$!
+	wait_for_socket "$SOCK" || { echo "agent did not start"; cat "$T/agent.log"; exit 1; }
+}
+
+stop_agent() {
+	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	AGENT_PID=
+}
+
+G=("$GUEST" -C "unix:$SOCK")
+g() { "${G[@]}" "$@"; }
+
+agent_alive() { kill -0 "$AGENT_PID" 2>/dev/null; }
+
+fd_count() { ls "/proc/$1/fd" | wc -l; }
+
+zombies_of() { ps -o stat= --ppid "$1" | grep -c '^Z' || true; }
+
+finish() {
+	stop_agent
+	if [ "$FAILED" -ne 0 ]; then
+		echo "--- agent log"
+		tail -n 50 "$T/agent.log" 2>/dev/null
+	fi
+	rm -rf "$T"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+trap 'stop_agent; rm -rf "$T"; exit 1' INT TERM

@@ -1,0 +1,107 @@
+# Hostile and broken peers: garbage, oversized frames, wrong versions,
+# peers of another uid; the agent survives and the next session works.
+. "$(dirname "$0")/lib.sh"
+: "${RAWPEER:?}" "${FAKE_VMM:?}"
+start_agent
+
+expect_eq "socket file is 0600" 600 "$(stat -c %a "$SOCK")"
+
+sessions_work() { [ "$(g vsh -- echo ok 2>&1)" = ok ]; }
+
+# Each of these is a whole conversation from a broken client.
+head -c 4096 /dev/urandom | "$RAWPEER" connect "$SOCK" >/dev/null
+check "random bytes: agent alive" agent_alive
+printf '\377\377\377\377' | "$RAWPEER" connect "$SOCK" >"$T/r"
+check "oversized length before hello: agent alive" agent_alive
+expect_in "oversized length answered with an error" "frame larger than allowed" "$(tr -cd '[:print:]' <"$T/r")"
+printf '\0\0\0\5hello' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "malformed hello answered" "malformed" "$(tr -cd '[:print:]' <"$T/r")"
+# A valid hello, then a 2 MiB frame (over the 1 MiB cap).
+printf '\0\0\0\6\022\004\010\001\020\001\0\040\0\0' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "oversized frame after hello answered" "frame larger than allowed" "$(tr -cd '[:print:]' <"$T/r")"
+# A valid hello, then a message that is not a request (a Signal).
+printf '\0\0\0\6\022\004\010\001\020\001\0\0\0\4\102\002\010\002' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "non-request answered" "no service for a signal message" "$(tr -cd '[:print:]' <"$T/r")"
+# A client that speaks only protocol 99.
+printf '\0\0\0\6\022\004\010\143\020\143' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "client version mismatch answered" "speaks 99..99" "$(tr -cd '[:print:]' <"$T/r")"
+# Half a frame, then silence until the peer gives up.
+printf '\0\0\0\100abc' | timeout 20 "$RAWPEER" connect "$SOCK" >/dev/null
+check "truncated frame: agent alive" agent_alive
+# Garbage in the middle of a running session (after the exec request).
+{ printf '\0\0\0\6\022\004\010\001\020\001'
+  printf '\0\0\0\022\042\020\012\004sh\0\0\012\002-c\012\004cat\0'
+  head -c 100 /dev/urandom; } | "$RAWPEER" connect "$SOCK" >/dev/null
+check "garbage mid-session: agent alive" agent_alive
+check "after all that, a session works" sessions_work
+sleep 0.3
+expect_eq "no zombies left" 0 "$(zombies_of "$AGENT_PID")"
+
+# A broken agent: wrong version, garbage, oversized frame, silence.
+fake() { # fake REPLY-BYTES... : serve one connection with these bytes
+	rm -f "$T/fake.sock"
+	printf "$1" | "$RAWPEER" serve "$T/fake.sock" >/dev/null &
+	FAKE=$!
+	wait_for_socket "$T/fake.sock"
+}
+fake '\0\0\0\6\022\004\010\143\020\143'
+err=$("$GUEST" -C "unix:$T/fake.sock" vsh -- true 2>&1); rc=$?
+expect_eq "agent version mismatch: 255" 255 $rc
+expect_in "agent version mismatch explained" "protocol version mismatch: the agent (unknown) speaks 99..99, this side speaks 1..1" "$err"
+wait $FAKE
+fake '\377\377\377\377'
+err=$("$GUEST" -C "unix:$T/fake.sock" vsh -- true 2>&1); rc=$?
+expect_eq "oversized frame from agent: 255" 255 $rc
+expect_in "oversized frame from agent explained" "frame larger than allowed" "$err"
+wait $FAKE
+fake 'SSH-2.0-OpenSSH_9.2\r\n'
+err=$("$GUEST" -C "unix:$T/fake.sock" vsh -- true 2>&1); rc=$?
+expect_eq "not an agent: 255" 255 $rc
+expect_in "not an agent explained" "unix:$T/fake.sock:" "$err"
+wait $FAKE
+
+# Unreachable agents: one line naming the address, with a hint.
+err=$("$GUEST" -C "unix:$T/none.sock" vsh -- true 2>&1); rc=$?
+expect_eq "no socket: 255" 255 $rc
+expect_eq "no socket: message" "guest: vsh: cannot connect to unix:$T/none.sock: no such socket (is guest-agent running?)" "$err"
+"$RAWPEER" serve "$T/stale.sock" </dev/null >/dev/null & p=$!; wait_for_socket "$T/stale.sock"; kill $p; wait $p 2>/dev/null
+err=$("$GUEST" -C "unix:$T/stale.sock" vsh -- true 2>&1); rc=$?
+expect_eq "stale socket: message" "guest: vsh: cannot connect to unix:$T/stale.sock: nothing listening (is guest-agent running?)" "$err"
+
+# Hybrid vsock through a stand-in VMM.
+"$FAKE_VMM" "$T/vmm.sock" 9001 "$SOCK" & VMM=$!
+wait_for_socket "$T/vmm.sock"
+expect_eq "hvsock: a session through CONNECT/OK" hi "$("$GUEST" -C "hvsock:$T/vmm.sock:9001" vsh -- echo hi)"
+err=$("$GUEST" -C "hvsock:$T/vmm.sock:9002" vsh -- true 2>&1); rc=$?
+expect_eq "hvsock: nothing on the port: 255" 255 $rc
+expect_in "hvsock: nothing on the port explained" "nothing listening on port 9002" "$err"
+kill $VMM; wait $VMM 2>/dev/null
+
+# A peer of another uid is refused before anything is read.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 666 "$SOCK"
+	err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$GUEST" -C "unix:$SOCK" vsh -- true 2>&1); rc=$?
+	chmod 600 "$SOCK"
+	expect_eq "other uid refused: 255" 255 $rc
+	expect_in "other uid refused: reason" "uid 65534 is neither root" "$err"
+	expect_in "other uid refused: logged" "refused unix" "$(cat "$T/agent.log")"
+	# Without the chmod the socket file itself keeps them out.
+	err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$GUEST" -C "unix:$SOCK" vsh -- true 2>&1)
+	expect_in "0600 socket keeps others out" "permission denied" "$err"
+fi
+
+# Bad command lines: one line, usage status, nothing dialed.
+err=$("$GUEST" vsh 2>&1); expect_eq "no target: status 2" 2 $?
+expect_in "no target explained" "which guest?" "$err"
+err=$("$GUEST" vsh 7 3 2>&1); expect_in "unknown env explained" "environment 7 is not known" "$err"
+err=$("$GUEST" vsh 0 x 2>&1); expect_in "bad CID explained" "'x' is not a CID" "$err"
+err=$("$GUEST" -C bogus vsh 2>&1); expect_in "bad address explained" "unknown address" "$err"
+expect_eq "ENV CID maps to vsock" "vsock:3:9001" "$("$GUEST" vsh 0 3 --dry-run)"
+expect_eq "ENV CID PORT maps to vsock" "vsock:3:5000" "$("$GUEST" vsh 0 3 5000 --dry-run -- ls)"
+
+# guest info reports the identity from Hello.
+out=$(g info)
+expect_in "info: hostname" "hostname:  $(hostname)" "$out"
+expect_in "info: services" "services:  exec info" "$out"
+
+finish
