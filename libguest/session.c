@@ -133,11 +133,14 @@ guest_session_open(const struct guest_addr *a, const char *service,
 	deadline = guest_now_ms() + GUEST_HANDSHAKE_TIMEOUT_MS;
 	/* The request follows Hello at once: one round trip, not two. */
 	if ((r = guest_hello_queue(c, "guest " GUEST_VERSION, NULL, NULL)) < 0 ||
-	    (r = guest_conn_send(c, request)) < 0 ||
-	    (r = guest_conn_flush_until(c, deadline)) < 0)
+	    (r = guest_conn_send(c, request)) < 0)
 		goto fail;
-	r = guest_conn_recv_until(c, &m, deadline);
-	if (r < 0)
+	r = guest_conn_flush_until(c, deadline);
+	/* An agent that refuses us may close before our Hello is out; its
+	 * Error is still waiting to be read, and says more than EPIPE. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		goto fail;
+	if ((r = guest_conn_recv_until(c, &m, deadline)) < 0)
 		goto fail;
 	if (m.type != GUEST__V1__MESSAGE__BODY_HELLO) {
 		r = guest_session_fail(c, a, 0, &m, e);

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install what the tests need, build, and run every test: the normal build,
+# then again under ASan+UBSan, a short libFuzzer run of the frame decoder,
+# and the fully static agent.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh build test
+jobs=$(nproc)
+
+echo "== build and test (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j 2)
+
+echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGUEST_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2)
+
+echo "== libFuzzer: frame decoder, 30 seconds from the saved corpus"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGUEST_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j "$jobs" --target fuzz-frame
+work=$(mktemp -d)
+cp tests/fuzz/corpus/frame/* "$work/"
+build-fuzz/tests/fuzz-frame -max_total_time=30 -print_final_stats=0 \
+    "$work" 2>build-fuzz/fuzz.log || { tail -n 40 build-fuzz/fuzz.log; exit 1; }
+tail -n 1 build-fuzz/fuzz.log
+rm -rf "$work"
+
+echo "== static agent"
+cmake -S . -B build-static -DGUEST_STATIC_AGENT=ON -DGUEST_TESTS=OFF >/dev/null
+cmake --build build-static -j "$jobs" --target guest-agent
+if ldd build-static/guest-agent >/dev/null 2>&1; then
+	echo "FAIL: build-static/guest-agent is dynamically linked"
+	exit 1
+fi
+build-static/guest-agent --version
+echo "all tests passed"
