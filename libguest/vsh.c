@@ -166,7 +166,6 @@ static int
 handle(struct vsh *v, struct guest_msg *m)
 {
 	Guest__V1__ExecExit *x;
-	int r;
 
 	switch (m->type) {
 	case GUEST__V1__MESSAGE__BODY_DATA:
@@ -179,9 +178,7 @@ handle(struct vsh *v, struct guest_msg *m)
 		v->held_off = 0;
 		v->holding = true;
 		m->pb = NULL;	/* now owned by held */
-		if ((r = write_held(v)) < 0)
-			return -1;
-		return 0;
+		return write_held(v) < 0 ? -1 : 0;
 	case GUEST__V1__MESSAGE__BODY_EXEC_STARTED:
 		if (v->started)
 			return fail(v, 0, m);
@@ -206,7 +203,6 @@ handle(struct vsh *v, struct guest_msg *m)
 	default:
 		return fail(v, 0, m);
 	}
-	guest_msg_clear(m);
 	return 0;
 }
 
@@ -331,7 +327,11 @@ loop(struct vsh *v)
 				break;
 			if (r < 0)
 				return fail(v, r, NULL);
-			if (handle(v, &m) < 0)
+			/* handle() takes what it keeps (held output);
+			 * the rest is freed here on every path. */
+			r = handle(v, &m);
+			guest_msg_clear(&m);
+			if (r < 0)
 				return -1;
 		}
 		if (v->exited && !v->holding)

@@ -8,6 +8,13 @@ expect_eq "socket file is 0600" 600 "$(stat -c %a "$SOCK")"
 
 sessions_work() { [ "$(g vsh -- echo ok 2>&1)" = ok ]; }
 
+# A client that connects and says nothing is dropped after the 10 s
+# handshake deadline (rawpeer returns 0 when the agent closes, 3 if it
+# gave up first).  Runs in the background while the rest goes on.
+mkfifo "$T/fifo"
+("$RAWPEER" connect "$SOCK" <>"$T/fifo" >/dev/null; echo $? >"$T/silent") &
+SILENT=$!
+
 # Each of these is a whole conversation from a broken client.
 head -c 4096 /dev/urandom | "$RAWPEER" connect "$SOCK" >/dev/null
 check "random bytes: agent alive" agent_alive
@@ -89,6 +96,10 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$GUEST" -C "unix:$SOCK" vsh -- true 2>&1)
 	expect_in "0600 socket keeps others out" "permission denied" "$err"
 fi
+
+wait $SILENT 2>/dev/null
+expect_eq "silent client dropped at the handshake deadline" 0 "$(cat "$T/silent")"
+expect_in "silent client logged" "no hello: timed out" "$(cat "$T/agent.log")"
 
 # Bad command lines: one line, usage status, nothing dialed.
 err=$("$GUEST" vsh 2>&1); expect_eq "no target: status 2" 2 $?

@@ -6,7 +6,7 @@
  *   rawpeer serve PATH     accept one connection, send stdin, print
  *                          what the client sent
  *
- * Both stop when the other side closes or after 5 seconds of silence
+ * Both stop when the other side closes or after 15 seconds of silence
  * (exit 3).
  */
 #include <errno.h>
@@ -32,7 +32,7 @@ relay(int fd)
 		p[0].events = POLLIN;
 		p[1].fd = fd;
 		p[1].events = POLLIN;
-		n = poll(p, 2, 5000);
+		n = poll(p, 2, 15000);
 		if (n == 0)
 			return 3;
 		if (n < 0)

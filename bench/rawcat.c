@@ -1,0 +1,79 @@
+/*
+ * rawcat: bulk bytes through `cat` over a bare Unix socket, the baseline
+ * for `guest vsh -T -- cat`.
+ *
+ *   rawcat serve PATH   accept, fork, exec cat with the socket as stdio
+ *   rawcat run PATH     stdin to the socket (then half-close), the socket
+ *                       to stdout, with the same poll loop and chunk size
+ *                       a relay needs
+ */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CHUNK (128 * 1024)
+
+int
+main(int argc, char **argv)
+{
+	static char a[CHUNK], b[CHUNK];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd p[2];
+	ssize_t n;
+	int fd, c, in_open = 1, sz = 1 << 20;
+
+	if (argc != 3)
+		return 2;
+	strncpy(sa.sun_path, argv[2], sizeof sa.sun_path - 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (strcmp(argv[1], "serve") == 0) {
+		unlink(argv[2]);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+		    listen(fd, 64) < 0)
+			return 1;
+		signal(SIGCHLD, SIG_IGN);
+		for (;;) {
+			if ((c = accept(fd, NULL, NULL)) < 0)
+				continue;
+			if (fork() == 0) {
+				dup2(c, 0);
+				dup2(c, 1);
+				execlp("cat", "cat", (char *)NULL);
+				_exit(127);
+			}
+			close(c);
+		}
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return 1;
+	for (;;) {
+		p[0].fd = in_open ? 0 : -1;
+		p[0].events = POLLIN;
+		p[1].fd = fd;
+		p[1].events = POLLIN;
+		if (poll(p, 2, -1) < 0)
+			return 1;
+		if (p[0].revents) {
+			n = read(0, a, sizeof a);
+			if (n <= 0) {
+				in_open = 0;
+				shutdown(fd, SHUT_WR);
+			} else if (write(fd, a, (size_t)n) != n)
+				return 1;
+		}
+		if (p[1].revents) {
+			n = read(fd, b, sizeof b);
+			if (n <= 0)
+				return 0;
+			if (write(1, b, (size_t)n) != n)
+				return 1;
+		}
+	}
+}

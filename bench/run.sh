@@ -1,0 +1,89 @@
+#!/bin/bash
+# Reproduces the figures in docs/BENCHMARKS.md: every comparison runs side
+# by side in one run (interleaved round by round by timeit), over Unix
+# sockets on this machine.  Prints a Markdown table.
+#
+#   bench/run.sh            full run (a few minutes)
+#   bench/run.sh --quick    fewer rounds, for a smoke test
+set -eu
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = --quick ] && quick=1
+scripts/deps.sh build bench
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGUEST_TESTS=OFF >/dev/null
+cmake --build build-bench -j "$(nproc)" >/dev/null
+B=$PWD/build-bench/bench
+G=$PWD/build-bench/guest
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -f "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+waitsock() { while [ ! -S "$1" ]; do sleep 0.05; done; }
+
+"$PWD/build-bench/guest-agent" --listen "unix:$dir/agent.sock" 2>/dev/null &
+pids+=($!)
+"$B/exec-floor" serve "$dir/floor.sock" & pids+=($!)
+"$B/rawcat" serve "$dir/raw.sock" & pids+=($!)
+waitsock "$dir/agent.sock"; waitsock "$dir/floor.sock"; waitsock "$dir/raw.sock"
+A="-C unix:$dir/agent.sock"
+
+# A private sshd on loopback for the ssh baseline, when there is one.
+SSH=()
+if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null; then
+	mkdir -p /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$dir/hostkey"
+	ssh-keygen -q -t ed25519 -N '' -f "$dir/userkey"
+	cat >"$dir/sshd_config" <<CONF
+Port 22022
+ListenAddress 127.0.0.1
+HostKey $dir/hostkey
+AuthorizedKeysFile $dir/userkey.pub
+PidFile $dir/sshd.pid
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+CONF
+	/usr/sbin/sshd -f "$dir/sshd_config"
+	SSH=(ssh -F none -i "$dir/userkey" -p 22022 -o StrictHostKeyChecking=no
+	    -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes
+	    "$(id -un)@127.0.0.1")
+	for i in $(seq 1 50); do "${SSH[@]}" true 2>/dev/null && break; sleep 0.1; done
+fi
+
+if [ $quick = 1 ]; then N1=50; N2=30; NB=2; BULK=268435456; PTYB=33554432
+else N1=500; N2=300; NB=7; BULK=1073741824; PTYB=268435456; fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mbs() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%.0f", n / us }'; }
+
+echo "Machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)"
+echo
+echo "| measurement | guest | baseline | ratio | target |"
+echo "|---|---|---|---|---|"
+
+out=$("$B/timeit" -n $N1 -- "$G" --version ::: "$B/empty")
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); e=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| start-up: \`guest --version\` vs an empty dynamic binary (median) | ${g} µs | ${e} µs | $(ratio "$g" "$e")x | ≤ 2x |"
+
+if [ ${#SSH[@]} -gt 0 ]; then
+	out=$("$B/timeit" -n $N2 -- $G $A vsh -- true ::: "$B/exec-floor" run "$dir/floor.sock" true ::: "${SSH[@]}" true)
+	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+else
+	out=$("$B/timeit" -n $N2 -- $G $A vsh -- true ::: "$B/exec-floor" run "$dir/floor.sock" true)
+	s=
+fi
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); f=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| one-shot exec: \`guest vsh -- true\` vs a minimal exec round trip (median) | ${g} µs | ${f} µs | $(ratio "$g" "$f")x | ≤ 1.5x |"
+[ -n "$s" ] && echo "| one-shot exec: \`guest vsh -- true\` vs \`ssh localhost true\` (median) | ${g} µs | ${s} µs | $(ratio "$g" "$s")x | (faster) |"
+
+out=$("$B/timeit" -n $NB -w 1 -- sh -c "head -c $BULK /dev/zero | $G $A vsh -T -- cat" ::: sh -c "head -c $BULK /dev/zero | $B/rawcat run $dir/raw.sock")
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| bulk without PTY: $((BULK >> 20)) MiB through \`vsh -T -- cat\` vs \`cat\` on a raw socket | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.7 |"
+
+out=$("$B/timeit" -n $NB -w 1 -- $G $A vsh -t -- head -c $PTYB /dev/zero ::: "$B/ptylocal" head -c $PTYB /dev/zero)
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); p=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| bulk through a PTY: $((PTYB >> 20)) MiB from \`vsh -t -- head\` vs a local PTY relay | $(mbs $PTYB "$g") MB/s | $(mbs $PTYB "$p") MB/s | $(ratio "$p" "$g") | ≥ 0.9 |"
