@@ -6,6 +6,7 @@
 #define GUEST_AGENT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "guest/conn.h"
 #include "guest/policy.h"
@@ -29,6 +30,11 @@ int	session_run(int fd, const char *peer);
 /* Services.  Each owns the connection until it returns. */
 int	exec_serve(struct guest_conn *, const Guest__V1__ExecRequest *);
 int	info_serve(struct guest_conn *, const Guest__V1__InfoRequest *);
+
+/* User lookups that still work in a static agent (user.c). */
+struct passwd *agent_getpwnam(const char *name);
+struct passwd *agent_getpwuid(uid_t uid);
+int	agent_initgroups(const char *user, gid_t gid);
 
 /* Write out everything queued, waiting at most timeout_ms. */
 int	agent_flush(struct guest_conn *, int timeout_ms);

@@ -239,7 +239,7 @@ spawn(struct exec *x, const Guest__V1__ExecRequest *req,
 			for (s = 3; s < 4096; s++)
 				(void)fcntl(s, F_SETFD, FD_CLOEXEC);
 		if (pw->pw_uid != geteuid() || pw->pw_gid != getegid()) {
-			if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+			if (agent_initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 			    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 			    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
 				child_fail(ep[1], ST_USER, errno);
@@ -278,9 +278,9 @@ spawn(struct exec *x, const Guest__V1__ExecRequest *req,
 		x->out.fd = out[0];
 		x->err.fd = er[0];
 		/* Bigger pipes mean fewer, larger frames on bulk output. */
-		(void)fcntl(x->out.fd, F_SETPIPE_SZ, 256 * 1024);
-		(void)fcntl(x->err.fd, F_SETPIPE_SZ, 256 * 1024);
-		(void)fcntl(x->in_fd, F_SETPIPE_SZ, 256 * 1024);
+		(void)fcntl(x->out.fd, F_SETPIPE_SZ, 1024 * 1024);
+		(void)fcntl(x->err.fd, F_SETPIPE_SZ, 1024 * 1024);
+		(void)fcntl(x->in_fd, F_SETPIPE_SZ, 1024 * 1024);
 		(void)guest_set_nonblock(x->err.fd, 1);
 	}
 	(void)guest_set_nonblock(x->in_fd, 1);
@@ -656,7 +656,7 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 	int r, status = 1;
 
 	if (req->user != NULL && *req->user != '\0') {
-		if ((pw = getpwnam(req->user)) == NULL) {
+		if ((pw = agent_getpwnam(req->user)) == NULL) {
 			guest_conn_send_error(c,
 			    GUEST__V1__ERROR_CODE__ERROR_NOT_FOUND,
 			    "no user %s in the guest", req->user);
@@ -669,7 +669,7 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 			    "user %s", (unsigned)geteuid(), req->user);
 			goto refused;
 		}
-	} else if ((pw = getpwuid(geteuid())) == NULL) {
+	} else if ((pw = agent_getpwuid(geteuid())) == NULL) {
 		guest_conn_send_error(c, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
 		    "the agent's uid %u has no passwd entry",
 		    (unsigned)geteuid());

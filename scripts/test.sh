@@ -35,4 +35,17 @@ if ldd build-static/guest-agent >/dev/null 2>&1; then
 	exit 1
 fi
 build-static/guest-agent --version
+# The static agent serves a session, user switch included.
+sdir=$(mktemp -d)
+build-static/guest-agent --listen "unix:$sdir/a.sock" 2>"$sdir/log" &
+spid=$!
+while [ ! -S "$sdir/a.sock" ]; do sleep 0.05; done
+out=$(build/guest -C "unix:$sdir/a.sock" vsh -u nobody -- id -un)
+kill $spid
+rm -rf "$sdir"
+if [ "$out" != nobody ]; then
+	echo "FAIL: static agent: wanted nobody, got '$out'"
+	exit 1
+fi
+echo "PASS: static agent runs a session as another user"
 echo "all tests passed"

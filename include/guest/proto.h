@@ -19,7 +19,7 @@
 #define GUEST_FRAME_HDR		4
 #define GUEST_FRAME_HELLO_MAX	4096		/* cap before the handshake */
 #define GUEST_FRAME_MAX		(1024 * 1024)	/* cap after it */
-#define GUEST_DATA_CHUNK	(128 * 1024)	/* largest payload we send */
+#define GUEST_DATA_CHUNK	(256 * 1024)	/* largest payload we send */
 #define GUEST_DATA_HDR_MAX	16		/* frame + Data header bytes */
 
 #define GUEST_PORT_DEFAULT	9001

@@ -1,0 +1,74 @@
+/*
+ * User lookups for the exec service.  NSS first (LDAP, homed, ...), then
+ * /etc/passwd and /etc/group read directly: a static agent dropped into a
+ * guest with another glibc cannot load that glibc's NSS modules, and must
+ * still find root and the local users.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define MAX_GROUPS 256
+
+static struct passwd *
+scan_passwd(const char *name, uid_t uid)
+{
+	struct passwd *pw;
+	FILE *f;
+
+	if ((f = fopen("/etc/passwd", "re")) == NULL)
+		return NULL;
+	while ((pw = fgetpwent(f)) != NULL)
+		if (name != NULL ? strcmp(pw->pw_name, name) == 0 :
+		    pw->pw_uid == uid)
+			break;
+	fclose(f);
+	return pw;
+}
+
+struct passwd *
+agent_getpwnam(const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+
+	return pw != NULL ? pw : scan_passwd(name, 0);
+}
+
+struct passwd *
+agent_getpwuid(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	return pw != NULL ? pw : scan_passwd(NULL, uid);
+}
+
+int
+agent_initgroups(const char *user, gid_t gid)
+{
+	gid_t groups[MAX_GROUPS];
+	struct group *gr;
+	size_t n = 0, i;
+	FILE *f;
+
+	if (initgroups(user, gid) == 0)
+		return 0;
+	groups[n++] = gid;
+	if ((f = fopen("/etc/group", "re")) != NULL) {
+		while ((gr = fgetgrent(f)) != NULL && n < MAX_GROUPS) {
+			if (gr->gr_gid == gid)
+				continue;
+			for (i = 0; gr->gr_mem[i] != NULL; i++)
+				if (strcmp(gr->gr_mem[i], user) == 0) {
+					groups[n++] = gr->gr_gid;
+					break;
+				}
+		}
+		fclose(f);
+	}
+	return setgroups(n, groups);
+}
