@@ -101,7 +101,7 @@ env_put(char **env, size_t *n, char *entry)
 	return 0;
 }
 
-static void
+static int
 send_exit(struct exec *x, unsigned code, unsigned sig, bool core,
     const char *msg)
 {
@@ -114,7 +114,7 @@ send_exit(struct exec *x, unsigned code, unsigned sig, bool core,
 	ee.message = (char *)(msg ? msg : "");
 	m.body_case = GUEST__V1__MESSAGE__BODY_EXEC_EXIT;
 	m.exec_exit = &ee;
-	(void)guest_conn_send(x->c, &m);
+	return guest_conn_send(x->c, &m);
 }
 
 static int
@@ -547,6 +547,53 @@ hangup(struct exec *x)
 	}
 }
 
+static bool
+exit_ready(const struct exec *x)
+{
+	return x->exited && x->out.closed && x->err.closed && !x->out.busy &&
+	    !x->err.busy;
+}
+
+/*
+ * Send what can be sent; once the child is gone, drain its output and
+ * queue ExecExit behind it.  A flush that empties the queue frees a
+ * source buffer, so the drain goes round again rather than waiting in
+ * poll for a wake-up that an empty, still-open pipe would never give.
+ * Returns 1 when ExecExit is out, 0 to poll, negative on failure.
+ */
+static int
+settle(struct exec *x, bool *exit_sent)
+{
+	int r, st;
+
+	for (;;) {
+		if (x->exited && ((r = pump_src(x, &x->out)) < 0 ||
+		    (r = pump_src(x, &x->err)) < 0))
+			return r;
+		if (!*exit_sent && exit_ready(x)) {
+			st = x->wstatus;
+			if (WIFSIGNALED(st))
+				r = send_exit(x, 128 + (unsigned)WTERMSIG(st),
+				    (unsigned)WTERMSIG(st), WCOREDUMP(st), NULL);
+			else
+				r = send_exit(x, (unsigned)WEXITSTATUS(st), 0,
+				    false, NULL);
+			if (r < 0)
+				return r;
+			*exit_sent = true;
+		}
+		r = guest_conn_flush(x->c);
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return r;
+		if (*exit_sent)
+			return 1;
+		if (!x->exited)
+			return 0;
+	}
+}
+
 static int
 relay(struct exec *x)
 {
@@ -573,28 +620,8 @@ relay(struct exec *x)
 		}
 		if ((r = maybe_credit(x)) < 0)
 			return r;
-		if (x->exited) {
-			if ((r = pump_src(x, &x->out)) < 0 ||
-			    (r = pump_src(x, &x->err)) < 0)
-				return r;
-		}
-		if (x->exited && !exit_sent && x->out.closed && x->err.closed &&
-		    !x->out.busy && !x->err.busy) {
-			int st = x->wstatus;
-
-			if (WIFSIGNALED(st))
-				send_exit(x, 128 + (unsigned)WTERMSIG(st),
-				    (unsigned)WTERMSIG(st), WCOREDUMP(st), NULL);
-			else
-				send_exit(x, (unsigned)WEXITSTATUS(st), 0,
-				    false, NULL);
-			exit_sent = true;
-		}
-		r = guest_conn_flush(x->c);
-		if (r == 0 && exit_sent)
-			return 0;
-		if (r < 0 && r != -EAGAIN)
-			return r;
+		if ((r = settle(x, &exit_sent)) != 0)
+			return r < 0 ? r : 0;
 		if (x->c->eof)
 			return -ECONNRESET;
 

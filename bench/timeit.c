@@ -3,13 +3,15 @@
  * machine's noise falls on all of them alike, and print the median, 10th
  * and 90th percentile wall time of each.
  *
- *   timeit [-n RUNS] [-w WARMUP] -- CMD ARGS... [::: CMD ARGS...]...
+ *   timeit [-n RUNS] [-w WARMUP] [-t SECONDS] -- CMD ARGS... [::: CMD ARGS...]...
  *
  * Each run is fork+exec with stdin and stdout on /dev/null (stderr kept);
- * a run that exits non-zero is reported and fails the whole measurement.
+ * a run that exits non-zero, or takes longer than -t SECONDS (default
+ * 300, then its process group is killed), fails the whole measurement.
  * Output, one line per command: median_us p10_us p90_us argv0...
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,17 @@ cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int limit = 300;
+static pid_t running;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	if (running > 0)
+		kill(-running, SIGKILL);
+}
+
 static double
 run(char **argv)
 {
@@ -45,13 +58,19 @@ run(char **argv)
 
 	pid = fork();
 	if (pid == 0) {
+		setpgid(0, 0);
 		fd = open("/dev/null", O_RDWR);
 		dup2(fd, 0);
 		dup2(fd, 1);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	waitpid(pid, &st, 0);
+	running = pid;
+	alarm((unsigned)limit);
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	alarm(0);
+	running = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "timeit: %s failed (status %d)\n", argv[0], st);
 		exit(1);
@@ -66,11 +85,14 @@ main(int argc, char **argv)
 	double *t[MAX_CMDS];
 	int runs = 200, warm = 10, n = 0, i, r, c;
 
-	while ((c = getopt(argc, argv, "n:w:")) != -1) {
+	signal(SIGALRM, on_alarm);
+	while ((c = getopt(argc, argv, "n:w:t:")) != -1) {
 		if (c == 'n')
 			runs = atoi(optarg);
 		else if (c == 'w')
 			warm = atoi(optarg);
+		else if (c == 't')
+			limit = atoi(optarg);
 		else
 			return 2;
 	}
