@@ -106,6 +106,10 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	o.pty = want_pty >= 0 ? want_pty : (o.argc == 0 && isatty(0));
 	o.escape = true;
 
+	if (cli->verbose)
+		fprintf(stderr, "guest: vsh: connecting to %s (%s)\n",
+		    guest_addr_format(&a, s, sizeof s),
+		    o.pty ? "with a terminal" : "pipes");
 	r = guest_vsh(&a, &o, &status, &e);
 	if (r < 0) {
 		cli_error(c, "%s", e.msg);
