@@ -29,6 +29,25 @@ recv_error(int r)
 	}
 }
 
+/* Receive the next handshake message, logging and answering (where the
+ * peer can still be answered) when there is none. */
+static int
+recv_step(struct guest_conn *c, struct guest_msg *m, int64_t deadline,
+    const char *peer, const char *what)
+{
+	int r = guest_conn_recv_until(c, m, deadline);
+
+	if (r >= 0)
+		return r;
+	agent_log("%s: no %s: %s", peer, what, recv_error(r));
+	if (r == -EMSGSIZE || r == -EBADMSG) {
+		guest_conn_send_error(c, GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
+		    "expected %s: %s", what, recv_error(r));
+		agent_flush(c, 1000);
+	}
+	return r;
+}
+
 int
 session_run(int fd, const char *peer)
 {
@@ -36,21 +55,12 @@ session_run(int fd, const char *peer)
 	struct guest_msg m = { 0 };
 	struct guest_error err;
 	int64_t deadline;
-	int r, status = 1;
+	int status = 1;
 
 	guest_conn_init(&c, fd);
 	deadline = guest_now_ms() + GUEST_HANDSHAKE_TIMEOUT_MS;
-	r = guest_conn_recv_until(&c, &m, deadline);
-	if (r < 0) {
-		agent_log("%s: no hello: %s", peer, recv_error(r));
-		if (r == -EMSGSIZE || r == -EBADMSG) {
-			guest_conn_send_error(&c,
-			    GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
-			    "expected hello: %s", recv_error(r));
-			agent_flush(&c, 1000);
-		}
+	if (recv_step(&c, &m, deadline, peer, "hello") < 0)
 		goto out;
-	}
 	if (m.type != GUEST__V1__MESSAGE__BODY_HELLO) {
 		agent_log("%s: expected hello, got %s", peer,
 		    guest_msg_name(m.type));
@@ -75,17 +85,8 @@ session_run(int fd, const char *peer)
 	guest_msg_clear(&m);
 	guest_conn_established(&c);
 
-	r = guest_conn_recv_until(&c, &m, deadline);
-	if (r < 0) {
-		agent_log("%s: no request: %s", peer, recv_error(r));
-		if (r == -EMSGSIZE || r == -EBADMSG) {
-			guest_conn_send_error(&c,
-			    GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
-			    "expected a request: %s", recv_error(r));
-			agent_flush(&c, 1000);
-		}
+	if (recv_step(&c, &m, deadline, peer, "request") < 0)
 		goto out;
-	}
 	switch (m.type) {
 	case GUEST__V1__MESSAGE__BODY_EXEC_REQUEST:
 		status = exec_serve(&c, m.pb->exec_request);

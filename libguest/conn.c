@@ -2,7 +2,6 @@
  * Protocol connections: receive buffer, send queue, blocking helpers.
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,21 +27,26 @@ guest_conn_init(struct guest_conn *c, int fd)
 	guest_buf_init(&c->rx, RX_MAX);
 }
 
+/* Drop the entry at the head of the send queue, releasing its buffer. */
+static void
+tx_retire(struct guest_conn *c)
+{
+	struct guest_tx *t = &c->txq[c->tx_head];
+
+	free(t->big);
+	t->big = NULL;
+	if (t->busy != NULL)
+		*t->busy = false;
+	t->busy = NULL;
+	c->tx_head = (c->tx_head + 1) % GUEST_TXQ_LEN;
+	c->tx_count--;
+}
+
 void
 guest_conn_discard(struct guest_conn *c)
 {
-	struct guest_tx *t;
-
-	while (c->tx_count > 0) {
-		t = &c->txq[c->tx_head];
-		free(t->big);
-		t->big = NULL;
-		if (t->busy != NULL)
-			*t->busy = false;
-		t->busy = NULL;
-		c->tx_head = (c->tx_head + 1) % GUEST_TXQ_LEN;
-		c->tx_count--;
-	}
+	while (c->tx_count > 0)
+		tx_retire(c);
 }
 
 void
@@ -171,13 +175,7 @@ guest_conn_flush(struct guest_conn *c)
 				break;
 			}
 			w -= (ssize_t)left;
-			free(t->big);
-			t->big = NULL;
-			if (t->busy != NULL)
-				*t->busy = false;
-			t->busy = NULL;
-			c->tx_head = (c->tx_head + 1) % GUEST_TXQ_LEN;
-			c->tx_count--;
+			tx_retire(c);
 		}
 	}
 	return 0;
@@ -233,34 +231,13 @@ guest_conn_next(struct guest_conn *c, struct guest_msg *m)
 	return 1;
 }
 
-static int
-wait_fd(int fd, short ev, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline - guest_now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r > 0)
-			return 0;
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
 int
 guest_conn_flush_until(struct guest_conn *c, int64_t deadline)
 {
 	int r;
 
 	while ((r = guest_conn_flush(c)) == -EAGAIN)
-		if ((r = wait_fd(c->fd, POLLOUT, deadline)) < 0)
+		if ((r = guest_wait_fd(c->fd, POLLOUT, deadline)) < 0)
 			return r;
 	return r;
 }
@@ -281,7 +258,7 @@ guest_conn_recv_until(struct guest_conn *c, struct guest_msg *m,
 		if (n == 0)
 			return -ECONNRESET;
 		if (n == -EAGAIN) {
-			if ((r = wait_fd(c->fd, POLLIN, deadline)) < 0)
+			if ((r = guest_wait_fd(c->fd, POLLIN, deadline)) < 0)
 				return r;
 		} else if (n < 0)
 			return (int)n;

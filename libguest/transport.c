@@ -203,28 +203,6 @@ connect_error(const struct guest_addr *a, int err, int timeout_ms,
 	}
 }
 
-/* Wait until fd is ready for events or the deadline passes. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline - guest_now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r > 0)
-			return 0;
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
 /* Firecracker's hybrid vsock: "CONNECT PORT\n", then "OK N\n". */
 static int
 hvsock_handshake(int fd, const struct guest_addr *a, int64_t deadline,
@@ -242,7 +220,7 @@ hvsock_handshake(int fd, const struct guest_addr *a, int64_t deadline,
 		    s, strerror(errno));
 	/* Read byte by byte: whatever follows the newline is the agent's. */
 	while (got < sizeof line - 1) {
-		if ((r = wait_fd(fd, POLLIN, deadline)) < 0)
+		if ((r = guest_wait_fd(fd, POLLIN, deadline)) < 0)
 			return connect_error(a, -r, timeout_ms, e);
 		n = read(fd, line + got, 1);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -289,7 +267,7 @@ guest_connect(const struct guest_addr *a, int timeout_ms, int *fdp,
 			r = connect_error(a, errno, timeout_ms, e);
 			goto fail;
 		}
-		if ((r = wait_fd(fd, POLLOUT, deadline)) < 0) {
+		if ((r = guest_wait_fd(fd, POLLOUT, deadline)) < 0) {
 			r = connect_error(a, -r, timeout_ms, e);
 			goto fail;
 		}

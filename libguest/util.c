@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <time.h>
 
 #include "guest/util.h"
@@ -27,4 +29,25 @@ guest_set_nonblock(int fd, int on)
 	if (fcntl(fd, F_SETFL, fl) < 0)
 		return -errno;
 	return 0;
+}
+
+int
+guest_wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - guest_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
 }

@@ -28,7 +28,7 @@ step guest vsh -- uname -a
 $G vsh -- uname -a
 step "guest vsh -- sh -c 'echo to stdout; echo to stderr >&2; exit 3'; echo status \$?"
 $G vsh -- sh -c 'echo to stdout; echo to stderr >&2; exit 3' || echo "status $?"
-step "printf 'a\\\\nb\\\\n' | guest vsh -- wc -l"
+step "printf 'a\\nb\\n' | guest vsh -- wc -l"
 printf 'a\nb\n' | $G vsh -- wc -l
 step "head -c 100M /dev/urandom | guest vsh -- sha256sum   (and locally)"
 head -c 100000000 /dev/urandom >"$dir/blob"

@@ -9,6 +9,9 @@
 
 int64_t	guest_now_ms(void);
 int	guest_set_nonblock(int fd, int on);
+/* poll one fd for events until deadline (guest_now_ms()): 0 when ready,
+ * -ETIMEDOUT, or another negative errno. */
+int	guest_wait_fd(int fd, short events, int64_t deadline);
 
 static inline void
 guest_closep(int *fd)
