@@ -240,6 +240,7 @@ main(int argc, char **argv)
 	uint32_t local;
 	int c, sfd;
 
+	guest_sanitize_stdfds();
 	agent.policy.self_uid = geteuid();
 	while ((c = getopt_long(argc, argv, "l:a:vVh", opts, NULL)) != -1) {
 		switch (c) {

@@ -7,6 +7,7 @@
 
 #include "guest.h"
 #include "guest/proto.h"
+#include "guest/util.h"
 #include "version.h"
 
 int
@@ -23,6 +24,7 @@ main(int argc, char **argv)
 	const struct cmd_entry *c;
 	int ch;
 
+	guest_sanitize_stdfds();
 	/* "+": stop at the command name; its options are its own. */
 	while ((ch = getopt_long(argc, argv, "+C:vVh", opts, NULL)) != -1) {
 		switch (ch) {

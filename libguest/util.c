@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "guest/util.h"
 
@@ -50,4 +51,16 @@ guest_wait_fd(int fd, short events, int64_t deadline)
 		if (errno != EINTR)
 			return -errno;
 	}
+}
+
+void
+guest_sanitize_stdfds(void)
+{
+	int fd;
+
+	/* open() returns the lowest free fd: stop once it is past 2. */
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		(void)fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
 }

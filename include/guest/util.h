@@ -9,6 +9,9 @@
 
 int64_t	guest_now_ms(void);
 int	guest_set_nonblock(int fd, int on);
+/* Open /dev/null on any of fds 0-2 that is closed, so no socket we open
+ * later lands there and gets mistaken for stdin or stdout. */
+void	guest_sanitize_stdfds(void);
 /* poll one fd for events until deadline (guest_now_ms()): 0 when ready,
  * -ETIMEDOUT, or another negative errno. */
 int	guest_wait_fd(int fd, short events, int64_t deadline);

@@ -22,6 +22,8 @@ expect_eq "stderr kept apart" err "$(cat "$T/e")"
 
 expect_eq "stdin EOF reaches the command" 2 "$(printf 'a\nb\n' | g vsh -- wc -l)"
 expect_eq "empty stdin" 0 "$(g vsh -- wc -c </dev/null)"
+# Closed stdin and stderr: the socket must not land on fd 0 or 2.
+expect_eq "closed stdin is empty input" 0 "$(g vsh -- wc -c <&- 2>&-)"
 
 # 1 MiB on each stream, then an immediate exit: nothing lost.
 head -c 1048576 /dev/urandom >"$T/big1"
