@@ -42,7 +42,8 @@ cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		return EXIT_USAGE;
 	req.body_case = GUEST__V1__MESSAGE__BODY_INFO_REQUEST;
 	req.info_request = &ir;
-	if (guest_session_open(&a, "info", &req, &conn, &hello, &e) < 0) {
+	if (guest_session_open(&a, cli->connect_ms, "info", &req, &conn,
+	    &hello, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		return EXIT_LOCAL;
 	}

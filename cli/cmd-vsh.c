@@ -105,6 +105,7 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	 * command, unless -t or -T says otherwise. */
 	o.pty = want_pty >= 0 ? want_pty : (o.argc == 0 && isatty(0));
 	o.escape = true;
+	o.connect_ms = cli->connect_ms;
 
 	if (cli->verbose)
 		fprintf(stderr, "guest: vsh: connecting to %s (%s)\n",

@@ -59,6 +59,8 @@ cli_help(FILE *f)
 	    "  -C, --connect ADDR  talk to the agent at ADDR instead of "
 	    "ENV CID:\n"
 	    "                      vsock:CID:PORT, unix:PATH, hvsock:PATH:PORT\n"
+	    "  --connect-timeout SECONDS\n"
+	    "                      give up connecting after this long (default 10)\n"
 	    "  -v, --verbose       say more\n"
 	    "  -V, --version       print the version\n"
 	    "  -h, --help          this help\n");

@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guest.h"
@@ -15,6 +16,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "connect",	required_argument,	NULL, 'C' },
+		{ "connect-timeout", required_argument,	NULL, 'T' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -22,6 +24,8 @@ main(int argc, char **argv)
 	};
 	struct cli cli = { 0 };
 	const struct cmd_entry *c;
+	double secs;
+	char *end;
 	int ch;
 
 	guest_sanitize_stdfds();
@@ -30,6 +34,19 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'C':
 			cli.connect = optarg;
+			break;
+		case 'T':
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(secs > 0) ||
+			    secs > 3600) {
+				cli_error(NULL, "--connect-timeout %s: expected "
+				    "seconds, more than 0 and at most 3600",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			cli.connect_ms = (int)(secs * 1000 + 0.5);
+			if (cli.connect_ms == 0)
+				cli.connect_ms = 1;
 			break;
 		case 'v':
 			cli.verbose++;

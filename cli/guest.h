@@ -19,6 +19,7 @@
 struct cli {
 	const char	*connect;	/* -C ADDR */
 	int		 verbose;
+	int		 connect_ms;	/* --connect-timeout, 0: default */
 };
 
 struct cmd_entry {

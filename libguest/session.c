@@ -116,8 +116,8 @@ guest_session_fail(struct guest_conn *c, const struct guest_addr *a, int err,
 }
 
 int
-guest_session_open(const struct guest_addr *a, const char *service,
-    const GuestMessage *request, struct guest_conn *c,
+guest_session_open(const struct guest_addr *a, int connect_ms,
+    const char *service, const GuestMessage *request, struct guest_conn *c,
     struct guest_agent_hello *hello, struct guest_error *e)
 {
 	struct guest_agent_hello out;
@@ -127,7 +127,7 @@ guest_session_open(const struct guest_addr *a, const char *service,
 	size_t i;
 	int fd, r, v;
 
-	if ((r = guest_connect(a, 0, &fd, e)) < 0)
+	if ((r = guest_connect(a, connect_ms, &fd, e)) < 0)
 		return r;
 	guest_conn_init(c, fd);
 	deadline = guest_now_ms() + GUEST_HANDSHAKE_TIMEOUT_MS;

@@ -39,12 +39,14 @@ int	guest_hello_queue(struct guest_conn *, const char *software,
 int	guest_hello_check(const Guest__V1__Hello *, const char *who,
 	    struct guest_error *e);
 
-/* Connect to a, send Hello and the request, and read the agent's Hello.
- * On success c is established and the next frame is the reply to the
- * request.  Errors name the address. */
-int	guest_session_open(const struct guest_addr *a, const char *service,
-	    const GuestMessage *request, struct guest_conn *c,
-	    struct guest_agent_hello *hello, struct guest_error *e);
+/* Connect to a (within connect_ms, 0 for the default), send Hello and
+ * the request, and read the agent's Hello.  On success c is established
+ * and the next frame is the reply to the request.  Errors name the
+ * address. */
+int	guest_session_open(const struct guest_addr *a, int connect_ms,
+	    const char *service, const GuestMessage *request,
+	    struct guest_conn *c, struct guest_agent_hello *hello,
+	    struct guest_error *e);
 
 /* The error for an unexpected message or a broken connection during a
  * session, naming the address. */

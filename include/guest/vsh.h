@@ -22,6 +22,7 @@ struct guest_vsh_opts {
 	const char *user;
 	bool	  pty;
 	bool	  escape;	/* honour ~. when stdin is a terminal */
+	int	  connect_ms;	/* connect deadline; 0: the default */
 };
 
 /* Run the session.  Returns 0 with *status set to what the remote process

@@ -83,6 +83,14 @@ err=$("$GUEST" -C "hvsock:$T/vmm.sock:9002" vsh -- true 2>&1); rc=$?
 expect_eq "hvsock: nothing on the port: 255" 255 $rc
 expect_in "hvsock: nothing on the port explained" "nothing listening on port 9002" "$err"
 kill $VMM; wait $VMM 2>/dev/null
+# A VMM that accepts and never answers CONNECT: the deadline ends it.
+mkfifo "$T/vmmfifo"
+"$RAWPEER" serve "$T/mute.sock" <>"$T/vmmfifo" >/dev/null & MUTE=$!
+wait_for_socket "$T/mute.sock"
+err=$("$GUEST" --connect-timeout 1 -C "hvsock:$T/mute.sock:9001" vsh -- true 2>&1); rc=$?
+expect_eq "hvsock: silent VMM: 255" 255 $rc
+expect_in "hvsock: silent VMM times out" "timed out after 1000 ms" "$err"
+kill $MUTE 2>/dev/null; wait $MUTE 2>/dev/null
 
 # A peer of another uid is refused before anything is read.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then

@@ -44,6 +44,25 @@ expect_eq "64 MiB through cat" "$want" "$got"
 got=$(g vsh -- head -c 8388608 /dev/zero | (sleep 1; wc -c))
 expect_eq "slow reader gets everything" 8388608 "$got"
 
+# Memory stays bounded while an endless producer meets a stalled
+# consumer, both ways (unbounded buffering would reach GiBs here).
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+session_pid() { ps -o pid= --ppid "$AGENT_PID" | head -n 1 | tr -d ' '; }
+"${G[@]}" vsh -- cat /dev/zero | sleep 3 &
+job=$!
+sleep 2
+c=$(pgrep -f "unix:$SOCK vsh -- cat /dev/zero"); s=$(session_pid)
+check "stalled reader: client RSS under 64 MiB ($(rss_kb "$c") kB)" test "$(rss_kb "$c")" -lt 65536
+check "stalled reader: agent session RSS under 64 MiB ($(rss_kb "$s") kB)" test "$(rss_kb "$s")" -lt 65536
+wait $job
+cat /dev/zero | "${G[@]}" vsh -- sleep 3 &
+job=$!
+sleep 2
+c=$(pgrep -f "unix:$SOCK vsh -- sleep 3"); s=$(session_pid)
+check "stalled stdin: client RSS under 64 MiB ($(rss_kb "$c") kB)" test "$(rss_kb "$c")" -lt 65536
+check "stalled stdin: agent session RSS under 64 MiB ($(rss_kb "$s") kB)" test "$(rss_kb "$s")" -lt 65536
+wait $job
+
 # The reader goes away: the command gets SIGPIPE, as locally.  Many
 # times, as the end of a session races the output draining.
 bad=0

@@ -46,6 +46,21 @@ for i in $(seq 1 40); do [ -s "$T/stty" ] && break; sleep 0.05; done
 expect_eq "terminal restored to canonical mode" icanon "$(cat "$T/stty" 2>/dev/null)"
 $TM kill-server 2>/dev/null
 
+# SIGTERM to guest with a PTY: it leaves, restoring the terminal.
+rm -f "$T/rc" "$T/stty"
+sleep 0.2
+$TM new-session -d -s t -x 80 -y 24 \
+    "'$GUEST' -C 'unix:$SOCK' vsh -t -- sleep 301; echo \"rc=\$?\" >'$T/rc'; stty -a | grep -o -- '-\\?icanon' >'$T/stty'; sleep 30"
+for i in $(seq 1 100); do pgrep -f "vsh -t -- sleep 301" >/dev/null && break; sleep 0.05; done
+sleep 0.3
+pkill -TERM -f "unix:$SOCK vsh -t -- sleep 301"
+for i in $(seq 1 100); do [ -s "$T/rc" ] && break; sleep 0.05; done
+expect_eq "SIGTERM with a PTY: 255" "rc=255" "$(cat "$T/rc" 2>/dev/null)"
+for i in $(seq 1 40); do [ -s "$T/stty" ] && break; sleep 0.05; done
+expect_eq "SIGTERM with a PTY: terminal restored" icanon "$(cat "$T/stty" 2>/dev/null)"
+check "SIGTERM with a PTY: message" wait_screen "terminated by signal TERM"
+$TM kill-server 2>/dev/null
+
 # -t with a command: a PTY even without a terminal here; output and status.
 g vsh -t -- sh -c 'test -t 0 && echo has-tty; exit 4' </dev/null >"$T/out"; rc=$?
 expect_eq "-t gives a PTY" has-tty "$(tr -d '\r' <"$T/out")"
