@@ -1,0 +1,81 @@
+# The vsock suite, run by /init inside the nested guest (busybox sh) over
+# real AF_VSOCK with the loopback transport: the agent listens on vsock
+# port 9001 and accepts CID 1; guest dials vsock:1:9001 both with -C and
+# with the positional "vsh 0 1".
+set -u
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "PASS: $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL: $1"; }
+expect_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: wanted [$2], got [$3]"; fi; }
+expect_in() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
+
+guest-agent --listen vsock:9001 --allow-cid 1 -v 2>/tmp/agent.log &
+AGENT=$!
+i=0
+while [ $i -lt 100 ] && ! guest -C vsock:1:9001 vsh -- true 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+expect_in "agent says its local CID" "listening on vsock:9001 (local CID" "$(cat /tmp/agent.log)"
+
+for form in "-C vsock:1:9001 vsh" "vsh 0 1"; do
+	name="[$form]"
+	guest $form -- true; expect_eq "$name exit 0" 0 $?
+	guest $form -- sh -c 'exit 3'; expect_eq "$name exit 3" 3 $?
+	guest $form -- sh -c 'kill -TERM $$'; expect_eq "$name SIGTERM is 143" 143 $?
+	guest $form -- no-such-cmd 2>/dev/null; expect_eq "$name not found is 127" 127 $?
+	guest $form -- sh -c 'echo out; echo err >&2' >/tmp/o 2>/tmp/e
+	expect_eq "$name stdout apart" out "$(cat /tmp/o)"
+	expect_eq "$name stderr apart" err "$(cat /tmp/e)"
+	expect_eq "$name stdin EOF" 2 "$(printf 'a\nb\n' | guest $form -- wc -l)"
+	head -c 1048576 /dev/urandom >/tmp/big
+	want=$(sha256sum </tmp/big | cut -d' ' -f1)
+	expect_eq "$name 1 MiB out, checksum" "$want" "$(guest $form -- cat /tmp/big | sha256sum | cut -d' ' -f1)"
+	expect_eq "$name 1 MiB in, checksum" "$want" "$(guest $form -- sha256sum </tmp/big | cut -d' ' -f1)"
+	out=$(ptyrun 33 111 guest $form -t -- sh -c 'stty size; tty' | tr -d '\r')
+	expect_in "$name PTY window size" "33 111" "$out"
+	expect_in "$name PTY is a tty" "/dev/pts/" "$out"
+	ptyrun 24 80 guest $form -- sh -c 'exit 6' >/dev/null; expect_eq "$name PTY shell status" 6 $?
+done
+
+# Many sessions at once.
+i=0
+while [ $i -lt 20 ]; do
+	guest vsh 0 1 -e N=$i -- sh -c 'sleep 1; echo $N' >/tmp/c.$i 2>&1 &
+	i=$((i + 1))
+done
+wait_all=0
+i=0
+while [ $i -lt 20 ]; do
+	while [ ! -s /tmp/c.$i ] && [ $wait_all -lt 600 ]; do sleep 0.1; wait_all=$((wait_all + 1)); done
+	i=$((i + 1))
+done
+sleep 0.5
+bad=0
+i=0
+while [ $i -lt 20 ]; do
+	[ "$(cat /tmp/c.$i)" = "$i" ] || bad=$((bad + 1))
+	i=$((i + 1))
+done
+expect_eq "20 concurrent sessions" 0 $bad
+
+# An agent without --allow-cid 1 refuses the loopback peer.
+guest-agent --listen vsock:9002 2>/tmp/agent2.log &
+A2=$!
+sleep 0.5
+err=$(guest vsh 0 1 9002 -- true 2>&1); rc=$?
+expect_eq "loopback refused without --allow-cid: 255" 255 $rc
+expect_in "loopback refused: reason" "vsock peer CID 1 is not the host" "$err"
+kill $A2
+
+err=$(guest vsh 0 1 9999 -- true 2>&1); rc=$?
+expect_eq "nothing listening: 255" 255 $rc
+expect_eq "nothing listening: message" "guest: vsh: cannot connect to vsock:1:9999: nothing listening (is guest-agent running?)" "$err"
+err=$(guest vsh 0 7 -- true 2>&1); rc=$?
+expect_eq "no such CID: 255" 255 $rc
+expect_eq "no such CID: message" "guest: vsh: cannot connect to vsock:7:9001: no VM with CID 7 (is it running, with a vsock device?)" "$err"
+
+kill $AGENT
+echo "$PASSED passed, $FAILED failed"
+[ $FAILED -eq 0 ]

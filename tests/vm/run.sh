@@ -1,0 +1,32 @@
+#!/bin/bash
+# Boots the nested guest prepared in OUT, under QEMU TCG, and passes or
+# fails with the suite run inside it.  A boot that hangs is killed at the
+# deadline and reported.
+#
+#   run.sh OUT [DEADLINE_SECONDS]
+set -uo pipefail
+out=$1
+limit=${2:-600}
+log=$out/serial.log
+rm -f "$log"
+t0=$(date +%s%N)
+timeout --kill-after=10 "$limit" qemu-system-x86_64 -M q35 -accel tcg -smp 1 \
+    -m 512 -nodefaults -no-user-config -display none -no-reboot -nic none \
+    -serial "file:$log" -kernel "$out/kernel/vmlinux" \
+    -initrd "$out/initrd.cpio" \
+    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1"
+rc=$?
+t1=$(date +%s%N)
+cat "$log" 2>/dev/null | tr -d '\r'
+echo "vm: guest ran for $(( (t1 - t0) / 1000000 )) ms"
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	echo "vm: FAIL: the guest did not finish within $limit s and was killed"
+	exit 1
+fi
+if [ $rc -ne 0 ]; then
+	echo "vm: FAIL: qemu exited with status $rc"
+	exit 1
+fi
+grep -q '^GUEST-VM-RESULT: PASS' "$log" && exit 0
+echo "vm: FAIL: no passing result from the guest"
+exit 1
