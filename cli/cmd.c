@@ -14,6 +14,8 @@
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_vsh_entry,
 	&cmd_info_entry,
+	&cmd_socat_entry,
+	&cmd_socat_listen_entry,
 	NULL
 };
 
@@ -51,7 +53,7 @@ cli_help(FILE *f)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; cmd_table[i] != NULL; i++)
-		fprintf(f, "  %-8s %s\n", cmd_table[i]->name,
+		fprintf(f, "  %-13s %s\n", cmd_table[i]->name,
 		    cmd_table[i]->summary);
 	fprintf(f,
 	    "\n"

@@ -33,6 +33,8 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_vsh_entry;
 extern const struct cmd_entry cmd_info_entry;
+extern const struct cmd_entry cmd_socat_entry;
+extern const struct cmd_entry cmd_socat_listen_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);

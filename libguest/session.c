@@ -127,7 +127,8 @@ guest_session_open(const struct guest_addr *a, int connect_ms,
 	size_t i;
 	int fd, r, v;
 
-	if ((r = guest_connect(a, connect_ms, &fd, e)) < 0)
+	if ((r = guest_connect(a, connect_ms, "is guest-agent running?", &fd,
+	    e)) < 0)
 		return r;
 	guest_conn_init(c, fd);
 	deadline = guest_now_ms() + GUEST_HANDSHAKE_TIMEOUT_MS;

@@ -165,12 +165,13 @@ make_sockaddr(const struct guest_addr *a, struct sockaddr_storage *ss)
 /* The words for a failed connect, by transport. */
 static int
 connect_error(const struct guest_addr *a, int err, int timeout_ms,
-    struct guest_error *e)
+    const char *why, struct guest_error *e)
 {
-	char s[GUEST_ADDR_STR_MAX];
-	const char *hint = " (is guest-agent running?)";
+	char s[GUEST_ADDR_STR_MAX], hint[128] = "";
 
 	guest_addr_format(a, s, sizeof s);
+	if (why != NULL)
+		snprintf(hint, sizeof hint, " (%s)", why);
 	switch (err) {
 	case ECONNRESET:
 	case ECONNREFUSED:
@@ -206,7 +207,7 @@ connect_error(const struct guest_addr *a, int err, int timeout_ms,
 /* Firecracker's hybrid vsock: "CONNECT PORT\n", then "OK N\n". */
 static int
 hvsock_handshake(int fd, const struct guest_addr *a, int64_t deadline,
-    int timeout_ms, struct guest_error *e)
+    int timeout_ms, const char *why, struct guest_error *e)
 {
 	char line[32], s[GUEST_ADDR_STR_MAX];
 	size_t got = 0;
@@ -221,18 +222,18 @@ hvsock_handshake(int fd, const struct guest_addr *a, int64_t deadline,
 	/* Read byte by byte: whatever follows the newline is the agent's. */
 	while (got < sizeof line - 1) {
 		if ((r = guest_wait_fd(fd, POLLIN, deadline)) < 0)
-			return connect_error(a, -r, timeout_ms, e);
+			return connect_error(a, -r, timeout_ms, why, e);
 		n = read(fd, line + got, 1);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0)
-			return connect_error(a, errno, timeout_ms, e);
+			return connect_error(a, errno, timeout_ms, why, e);
 		if (n == 0)
 			return guest_error_set(e, -ECONNRESET,
 			    "cannot connect to %s: the VMM closed the connection "
 			    "(nothing listening on port %" PRIu32
-			    " in the guest? is guest-agent running?)", s,
-			    a->port);
+			    " in the guest?%s%s)", s, a->port,
+			    why ? " " : "", why ? why : "");
 		if (line[got++] == '\n')
 			break;
 	}
@@ -245,8 +246,8 @@ hvsock_handshake(int fd, const struct guest_addr *a, int64_t deadline,
 }
 
 int
-guest_connect(const struct guest_addr *a, int timeout_ms, int *fdp,
-    struct guest_error *e)
+guest_connect(const struct guest_addr *a, int timeout_ms, const char *why,
+    int *fdp, struct guest_error *e)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -261,25 +262,25 @@ guest_connect(const struct guest_addr *a, int timeout_ms, int *fdp,
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0);
 	if (fd < 0)
-		return connect_error(a, errno, timeout_ms, e);
+		return connect_error(a, errno, timeout_ms, why, e);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		if (errno != EINPROGRESS && errno != EAGAIN) {
-			r = connect_error(a, errno, timeout_ms, e);
+			r = connect_error(a, errno, timeout_ms, why, e);
 			goto fail;
 		}
 		if ((r = guest_wait_fd(fd, POLLOUT, deadline)) < 0) {
-			r = connect_error(a, -r, timeout_ms, e);
+			r = connect_error(a, -r, timeout_ms, why, e);
 			goto fail;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
 			err = errno;
 		if (err != 0) {
-			r = connect_error(a, err, timeout_ms, e);
+			r = connect_error(a, err, timeout_ms, why, e);
 			goto fail;
 		}
 	}
 	if (a->kind == GUEST_ADDR_HVSOCK &&
-	    (r = hvsock_handshake(fd, a, deadline, timeout_ms, e)) < 0)
+	    (r = hvsock_handshake(fd, a, deadline, timeout_ms, why, e)) < 0)
 		goto fail;
 	guest_socket_tune(fd);
 	*fdp = fd;

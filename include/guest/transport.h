@@ -48,9 +48,11 @@ int	guest_addr_parse(const char *s, int flags, struct guest_addr *out,
 char   *guest_addr_format(const struct guest_addr *a, char *buf, size_t n);
 
 /* Connect within timeout_ms (<= 0: GUEST_CONNECT_TIMEOUT_MS).  On success
- * *fd is a non-blocking, close-on-exec stream socket. */
-int	guest_connect(const struct guest_addr *a, int timeout_ms, int *fd,
-	    struct guest_error *e);
+ * *fd is a non-blocking, close-on-exec stream socket.  hint (or NULL) is
+ * added to "nothing listening" and timeout errors: "is guest-agent
+ * running?". */
+int	guest_connect(const struct guest_addr *a, int timeout_ms,
+	    const char *hint, int *fd, struct guest_error *e);
 
 /* A listening, non-blocking, close-on-exec socket.  Unix socket files are
  * created 0600; a stale file nobody listens on is replaced. */

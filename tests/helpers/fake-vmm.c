@@ -21,25 +21,26 @@ static void
 pump(int a, int b)
 {
 	char buf[65536];
+	int fd[2] = { a, b };
 	struct pollfd p[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
 	ssize_t n;
 	int i;
 
-	for (;;) {
+	/* p[i].fd goes to -1 once side i has said EOF; fd[] keeps the
+	 * sockets, since the other way may still be flowing. */
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
 		if (poll(p, 2, -1) < 0)
 			return;
 		for (i = 0; i < 2; i++) {
-			if (!p[i].revents)
+			if (p[i].fd < 0 || !p[i].revents)
 				continue;
-			n = read(p[i].fd, buf, sizeof buf);
+			n = read(fd[i], buf, sizeof buf);
 			if (n <= 0) {
-				shutdown(p[1 - i].fd, SHUT_WR);
+				shutdown(fd[1 - i], SHUT_WR);
 				p[i].fd = -1;
-				if (p[1 - i].fd < 0)
-					return;
 				continue;
 			}
-			if (write(p[1 - i].fd, buf, (size_t)n) != n)
+			if (write(fd[1 - i], buf, (size_t)n) != n)
 				return;
 		}
 	}
