@@ -76,6 +76,38 @@ err=$(guest vsh 0 7 -- true 2>&1); rc=$?
 expect_eq "no such CID: 255" 255 $rc
 expect_eq "no such CID: message" "guest: vsh: cannot connect to vsock:7:9001: no VM with CID 7 (is it running, with a vsock device?)" "$err"
 
+# guest socat / socat-listen against real socat over vsock (no agent).
+socat VSOCK-LISTEN:7000 SYSTEM:'wc -c' &
+S=$!
+sleep 0.5
+expect_eq "guest socat -> socat VSOCK-LISTEN, half-close" 1048576 "$(guest socat 0 1 7000 </tmp/big | tr -d ' ')"
+wait $S
+(sleep 4 | guest socat-listen 0 7001 -v >/tmp/vscp 2>/tmp/sl.err) &
+L=$!
+sleep 0.5
+socat -u FILE:/tmp/big VSOCK-CONNECT:2:7001
+wait $L
+expect_eq "vscp: socat VSOCK-CONNECT:2 -> guest socat-listen > file" "$want" "$(sha256sum </tmp/vscp | cut -d' ' -f1)"
+expect_in "socat-listen -v names the peer" "connection from vsock CID 1" "$(cat /tmp/sl.err)"
+guest socat-listen 0 7002 </dev/null >/dev/null &
+L=$!
+sleep 0.5
+err=$(guest socat-listen 0 7002 </dev/null 2>&1); rc=$?
+expect_eq "socat-listen: port in use: 1" 1 $rc
+expect_in "socat-listen: port in use: message" "address in use" "$err"
+guest socat 0 1 7002 </dev/null
+wait $L
+guest socat-listen 0 7003 --allow-cid 5 -v </dev/null >/tmp/al 2>/tmp/al.err &
+L=$!
+sleep 0.5
+echo x | socat - VSOCK-CONNECT:1:7003 2>/dev/null
+sleep 0.3
+expect_in "socat-listen --allow-cid refuses CID 1" "refused vsock CID 1" "$(cat /tmp/al.err)"
+kill $L 2>/dev/null
+err=$(guest socat 0 1 7999 </dev/null 2>&1); rc=$?
+expect_eq "guest socat: nothing listening: 1" 1 $rc
+expect_eq "guest socat: nothing listening: message" "guest: socat: cannot connect to vsock:1:7999: nothing listening" "$err"
+
 kill $AGENT
 echo "$PASSED passed, $FAILED failed"
 [ $FAILED -eq 0 ]
