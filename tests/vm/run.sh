@@ -3,21 +3,36 @@
 # fails with the suite run inside it.  A boot that hangs is killed at the
 # deadline and reported.
 #
-#   run.sh OUT [DEADLINE_SECONDS]
+#   run.sh OUT [DEADLINE_SECONDS [SCRIPT]]
+#
+# SCRIPT names tests/vm/guest-SCRIPT.sh (default: suite).  With
+# GUEST_VM_LIVE=1 the serial console is shown as it comes.
 set -uo pipefail
 out=$1
 limit=${2:-600}
+script=${3:-suite}
 log=$out/serial.log
 rm -f "$log"
+: >"$log"
+live=
+if [ "${GUEST_VM_LIVE:-}" = 1 ]; then
+	tail -n +1 -f "$log" &
+	live=$!
+fi
 t0=$(date +%s%N)
 timeout --kill-after=10 "$limit" qemu-system-x86_64 -M q35 -accel tcg -smp 1 \
     -m 512 -nodefaults -no-user-config -display none -no-reboot -nic none \
     -serial "file:$log" -kernel "$out/kernel/vmlinux" \
     -initrd "$out/initrd.cpio" \
-    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1"
+    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 guest.run=$script"
 rc=$?
 t1=$(date +%s%N)
-cat "$log" 2>/dev/null | tr -d '\r'
+if [ -n "$live" ]; then
+	sleep 0.2
+	kill $live 2>/dev/null
+else
+	tr -d '\r' <"$log"
+fi
 echo "vm: guest ran for $(( (t1 - t0) / 1000000 )) ms"
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	echo "vm: FAIL: the guest did not finish within $limit s and was killed"

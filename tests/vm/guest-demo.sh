@@ -1,0 +1,37 @@
+# The demo, run inside the nested guest by scripts/demo.sh: the agent on
+# vsock, then guest vsh, guest socat and guest socat-listen over real
+# AF_VSOCK (loopback transport: CID 1 is this machine).
+step() { printf '\n$ %s\n' "$*"; }
+echo "== inside a QEMU guest: $(uname -sr), vsock CID 1 by loopback"
+step "guest-agent --listen vsock:9001 --allow-cid 1 &"
+guest-agent --listen vsock:9001 --allow-cid 1 2>/tmp/agent.log &
+sleep 0.5
+cat /tmp/agent.log
+step "guest vsh 0 1 -- uname -a"
+guest vsh 0 1 -- uname -a
+step "guest info 0 1"
+guest info 0 1
+step "guest vsh 0 1 -- sh -c 'echo out; echo err >&2; exit 3'; echo status \$?"
+guest vsh 0 1 -- sh -c 'echo out; echo err >&2; exit 3'; echo "status $?"
+step "printf 'a\\nb\\n' | guest vsh 0 1 -- wc -l"
+printf 'a\nb\n' | guest vsh 0 1 -- wc -l
+step "ptyrun 30 100 guest vsh 0 1 -t -- stty size   (a PTY, the window size follows)"
+ptyrun 30 100 guest vsh 0 1 -t -- stty size | tr -d '\r'
+step "guest vsh 0 1 7777 -- true   (nothing on that port)"
+guest vsh 0 1 7777 -- true; echo "status $?"
+step "guest vsh 0 7 -- true   (no such CID)"
+guest vsh 0 7 -- true; echo "status $?"
+step "socat VSOCK-LISTEN:7000 SYSTEM:'wc -c' &  then  head -c 1M /dev/urandom | guest socat 0 1 7000"
+socat VSOCK-LISTEN:7000 SYSTEM:'wc -c' &
+sleep 0.3
+head -c 1048576 /dev/urandom | guest socat 0 1 7000
+step "guest socat-listen 0 7001 -v > /tmp/copy &  then  socat -u FILE:/tmp/orig VSOCK-CONNECT:2:7001"
+head -c 1048576 /dev/urandom >/tmp/orig
+(sleep 3 | guest socat-listen 0 7001 -v >/tmp/copy) &
+L=$!
+sleep 0.3
+socat -u FILE:/tmp/orig VSOCK-CONNECT:2:7001
+wait $L
+cmp /tmp/orig /tmp/copy && echo "/tmp/copy is byte-identical to /tmp/orig"
+echo
+echo "== demo done"
