@@ -3,6 +3,7 @@
  * for `guest vsh -T -- cat`.
  *
  *   rawcat serve PATH   accept, fork, exec cat with the socket as stdio
+ *   rawcat sink PATH    accept, fork, read and discard until EOF
  *   rawcat run PATH     stdin to the socket (then half-close), the socket
  *                       to stdout, with the same poll loop and chunk size
  *                       a relay needs
@@ -31,7 +32,7 @@ main(int argc, char **argv)
 		return 2;
 	strncpy(sa.sun_path, argv[2], sizeof sa.sun_path - 1);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (strcmp(argv[1], "serve") == 0) {
+	if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "sink") == 0) {
 		unlink(argv[2]);
 		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 		    listen(fd, 64) < 0)
@@ -41,6 +42,11 @@ main(int argc, char **argv)
 			if ((c = accept(fd, NULL, NULL)) < 0)
 				continue;
 			if (fork() == 0) {
+				if (strcmp(argv[1], "sink") == 0) {
+					while (read(c, a, sizeof a) > 0)
+						;
+					_exit(0);
+				}
 				dup2(c, 0);
 				dup2(c, 1);
 				execlp("cat", "cat", (char *)NULL);
