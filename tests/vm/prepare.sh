@@ -14,8 +14,15 @@ mkdir -p "$out/kernel"
 
 if [ ! -s "$out/kernel/vmlinux" ]; then
 	# The package linux-image-amd64 points at; no ABI number hard-coded.
-	pkg=$(apt-cache depends linux-image-amd64 |
-	    awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	resolve() {
+		apt-cache depends linux-image-amd64 2>/dev/null |
+		    awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+	}
+	pkg=$(resolve)
+	if [ -z "$pkg" ]; then	# no package lists yet on this machine
+		apt-get update -qq
+		pkg=$(resolve)
+	fi
 	[ -n "$pkg" ] || { echo "prepare: cannot resolve linux-image-amd64" >&2; exit 1; }
 	rm -f "$out/kernel/"*.deb
 	(cd "$out/kernel" && apt-get download "$pkg" 2>/dev/null)
