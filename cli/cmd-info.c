@@ -13,10 +13,6 @@
 static int
 cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	GuestMessage req = GUEST__V1__MESSAGE__INIT;
 	Guest__V1__InfoRequest ir = GUEST__V1__INFO_REQUEST__INIT;
 	Guest__V1__InfoReply *r;
@@ -29,15 +25,8 @@ cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	size_t i;
 	int ch, rc = EXIT_LOCAL;
 
-	optind = 0;	/* 0: full reset, main parsed with "+" */
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ch == 'h') {
-			cmd_usage(c, stdout);
-			return 0;
-		}
-		cmd_usage(c, stderr);
-		return EXIT_USAGE;
-	}
+	if ((ch = cli_no_options(c, argc, argv)) >= 0)
+		return ch;
 	if (cli_target(cli, c, argc - optind, argv + optind, &a) < 0)
 		return EXIT_USAGE;
 	req.body_case = GUEST__V1__MESSAGE__BODY_INFO_REQUEST;

@@ -28,8 +28,7 @@ listen_addr(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
     struct guest_addr *a)
 {
 	struct guest_error e;
-	char *end;
-	unsigned long port;
+	uint32_t port;
 	int n;
 
 	if (cli->connect != NULL) {
@@ -69,17 +68,14 @@ listen_addr(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
 		    "host's vsock) exists; use -C ADDR for others", pos[0]);
 		return -ENOENT;
 	}
-	errno = 0;
-	port = strtoul(pos[1], &end, 10);
-	if (errno || *end || end == pos[1] || *pos[1] == '-' ||
-	    port >= 0xffffffffUL) {
+	if (cli_parse_num(pos[1], &port) < 0 || port == 0xffffffffu) {
 		cli_error(c, "'%s' is not a port", pos[1]);
 		return -EINVAL;
 	}
 	memset(a, 0, sizeof *a);
 	a->kind = GUEST_ADDR_VSOCK;
 	a->cid = GUEST_CID_ANY;
-	a->port = (uint32_t)port;
+	a->port = port;
 	return 0;
 }
 
@@ -112,23 +108,21 @@ cmd_socat_listen(struct cli *cli, const struct cmd_entry *c, int argc,
 	struct guest_addr a;
 	struct pollfd p;
 	socklen_t sl;
-	char who[96], s[GUEST_ADDR_STR_MAX], *end;
-	unsigned long cid;
+	char who[96], s[GUEST_ADDR_STR_MAX];
+	uint32_t cid;
 	int ch, lfd, fd = -1, verbose = cli->verbose, r;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "a:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			errno = 0;
-			cid = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg ||
-			    cid >= GUEST_CID_ANY || n_allow == MAX_ALLOW) {
+			if (cli_parse_num(optarg, &cid) < 0 ||
+			    cid == GUEST_CID_ANY || n_allow == MAX_ALLOW) {
 				cli_error(c, "--allow-cid %s: not a CID",
 				    optarg);
 				return EXIT_USAGE;
 			}
-			allow[n_allow++] = (uint32_t)cid;
+			allow[n_allow++] = cid;
 			break;
 		case 'v':
 			verbose = 1;

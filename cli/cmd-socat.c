@@ -2,7 +2,6 @@
  * guest socat ENV CID PORT: stdin to a vsock port in the guest and the
  * port to stdout, as Fuchsia's "guest socat".  No agent is involved.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -12,23 +11,12 @@
 static int
 cmd_socat(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_error e = { 0 };
 	struct guest_addr a;
 	int ch, fd, npos;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ch == 'h') {
-			cmd_usage(c, stdout);
-			return 0;
-		}
-		cmd_usage(c, stderr);
-		return EXIT_USAGE;
-	}
+	if ((ch = cli_no_options(c, argc, argv)) >= 0)
+		return ch;
 	npos = argc - optind;
 	if (cli->connect == NULL && npos != 3) {
 		cli_error(c, "give ENV CID PORT (or -C ADDR)");

@@ -2,6 +2,7 @@
  * The command table, help generated from it, and target resolution.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,8 +83,8 @@ cli_error(const struct cmd_entry *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int
-parse_num(const char *s, uint32_t *out)
+int
+cli_parse_num(const char *s, uint32_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -96,6 +97,27 @@ parse_num(const char *s, uint32_t *out)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
+}
+
+int
+cli_no_options(const struct cmd_entry *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	optind = 0;	/* 0: full reset, main parsed with "+" */
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			cmd_usage(c, stdout);
+			return 0;
+		}
+		cmd_usage(c, stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
 }
 
 int
@@ -127,7 +149,7 @@ cli_target(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
 		    "--)", pos[3]);
 		return -EINVAL;
 	}
-	if (parse_num(pos[0], &env) < 0) {
+	if (cli_parse_num(pos[0], &env) < 0) {
 		cli_error(c, "'%s' is not an environment number", pos[0]);
 		return -EINVAL;
 	}
@@ -136,11 +158,11 @@ cli_target(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
 		    "(this host's vsock) exists; use -C ADDR for others", env);
 		return -ENOENT;
 	}
-	if (parse_num(pos[1], &cid) < 0 || cid == 0xffffffffu) {
+	if (cli_parse_num(pos[1], &cid) < 0 || cid == 0xffffffffu) {
 		cli_error(c, "'%s' is not a CID", pos[1]);
 		return -EINVAL;
 	}
-	if (npos == 3 && (parse_num(pos[2], &port) < 0 ||
+	if (npos == 3 && (cli_parse_num(pos[2], &port) < 0 ||
 	    port == 0xffffffffu)) {
 		cli_error(c, "'%s' is not a port", pos[2]);
 		return -EINVAL;

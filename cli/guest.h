@@ -45,6 +45,13 @@ void	cli_help(FILE *);
 void	cli_error(const struct cmd_entry *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* A decimal number that fits in 32 bits; -EINVAL otherwise. */
+int	cli_parse_num(const char *s, uint32_t *out);
+
+/* For commands whose only option is -h: -1 to go on (optind at the first
+ * operand), or the exit status to return now. */
+int	cli_no_options(const struct cmd_entry *, int argc, char **argv);
+
 /* The address of a guest, from -C or from ENV CID [PORT]. */
 int	cli_target(struct cli *, const struct cmd_entry *, int npos,
 	    char **pos, struct guest_addr *a);

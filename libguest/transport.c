@@ -290,18 +290,32 @@ fail:
 	return r;
 }
 
-/* Is somebody accepting on this Unix socket path? */
+/* Is somebody listening on this Unix socket path?  Asked of
+ * /proc/net/unix rather than by connecting: a probe connection would be
+ * accepted, and a one-shot listener (socat-listen) would take it for its
+ * one peer. */
 static bool
-unix_in_use(const struct sockaddr_storage *ss, socklen_t sl)
+unix_listening(const char *path)
 {
-	int fd, r;
+	char line[512];
+	unsigned long flags;
+	bool found = false;
+	int off = 0;
+	FILE *f;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return true;
-	r = connect(fd, (const struct sockaddr *)ss, sl);
-	close(fd);
-	return r == 0 || errno != ECONNREFUSED;
+	if ((f = fopen("/proc/net/unix", "re")) == NULL)
+		return true;	/* cannot tell: do not take it over */
+	while (!found && fgets(line, sizeof line, f) != NULL) {
+		/* Num RefCount Protocol Flags Type St Inode Path: the path
+		 * is the rest of the line, spaces and all. */
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n", &flags,
+		    &off) == 1 && off > 0 && (flags & 0x10000) &&
+		    strcmp(line + off, path) == 0)
+			found = true;
+	}
+	fclose(f);
+	return found;
 }
 
 int
@@ -324,11 +338,13 @@ guest_listen(const struct guest_addr *a, int *fdp, struct guest_error *e)
 		return guest_error_set(e, -errno, "cannot listen on %s: %s", s,
 		    errno == EAFNOSUPPORT ? "this kernel has no vsock support" :
 		    strerror(errno));
-	if (a->kind == GUEST_ADDR_UNIX && lstat(a->path, &st) == 0 &&
-	    S_ISSOCK(st.st_mode) && !unix_in_use(&ss, sl))
-		unlink(a->path);
 	old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&ss, sl);
+	/* A socket file nobody listens on is left from a crash: replace it. */
+	if (r < 0 && errno == EADDRINUSE && a->kind == GUEST_ADDR_UNIX &&
+	    lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    !unix_listening(a->path) && unlink(a->path) == 0)
+		r = bind(fd, (struct sockaddr *)&ss, sl);
 	umask(old);
 	if (r < 0) {
 		r = -errno;

@@ -74,6 +74,15 @@ expect_eq "no socket: message" "guest: vsh: cannot connect to unix:$T/none.sock:
 "$RAWPEER" serve "$T/stale.sock" </dev/null >/dev/null & p=$!; wait_for_socket "$T/stale.sock"; kill $p; wait $p 2>/dev/null
 err=$("$GUEST" -C "unix:$T/stale.sock" vsh -- true 2>&1); rc=$?
 expect_eq "stale socket: message" "guest: vsh: cannot connect to unix:$T/stale.sock: nothing listening (is guest-agent running?)" "$err"
+# An agent replaces a stale socket file, but never a live one.
+"$GUEST_AGENT" --listen "unix:$T/stale.sock" 2>/dev/null & A2=$!
+for i in $(seq 1 100); do "$GUEST" -C "unix:$T/stale.sock" vsh -- true 2>/dev/null && break; sleep 0.05; done
+expect_eq "agent takes over a stale socket file" ok "$("$GUEST" -C "unix:$T/stale.sock" vsh -- echo ok)"
+err=$("$GUEST_AGENT" --listen "unix:$T/stale.sock" 2>&1); rc=$?
+expect_eq "second agent on a live socket: status 1" 1 $rc
+expect_in "second agent on a live socket: message" "address in use" "$err"
+expect_eq "the live agent still answers" ok "$("$GUEST" -C "unix:$T/stale.sock" vsh -- echo ok)"
+kill $A2; wait $A2 2>/dev/null
 
 # Hybrid vsock through a stand-in VMM.
 "$FAKE_VMM" "$T/vmm.sock" 9001 "$SOCK" & VMM=$!
