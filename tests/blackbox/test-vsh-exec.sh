@@ -48,19 +48,27 @@ expect_eq "slow reader gets everything" 8388608 "$got"
 # consumer, both ways (unbounded buffering would reach GiBs here).
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 session_pid() { ps -o pid= --ppid "$AGENT_PID" | head -n 1 | tr -d ' '; }
+# bounded_rss LABEL CLIENT-PATTERN: the client and its agent session stay
+# under 64 MiB.
+bounded_rss() {
+	local c s
+	c=$(pgrep -f "$2"); s=$(session_pid)
+	if [ -z "$c" ] || [ -z "$s" ]; then
+		fail "$1: client or session not found to measure"
+		return
+	fi
+	check "$1: client RSS under 64 MiB ($(rss_kb "$c") kB)" test "$(rss_kb "$c")" -lt 65536
+	check "$1: agent session RSS under 64 MiB ($(rss_kb "$s") kB)" test "$(rss_kb "$s")" -lt 65536
+}
 "${G[@]}" vsh -- cat /dev/zero | sleep 3 &
 job=$!
 sleep 2
-c=$(pgrep -f "unix:$SOCK vsh -- cat /dev/zero"); s=$(session_pid)
-check "stalled reader: client RSS under 64 MiB ($(rss_kb "$c") kB)" test "$(rss_kb "$c")" -lt 65536
-check "stalled reader: agent session RSS under 64 MiB ($(rss_kb "$s") kB)" test "$(rss_kb "$s")" -lt 65536
+bounded_rss "stalled reader" "unix:$SOCK vsh -- cat /dev/zero"
 wait $job
 cat /dev/zero | "${G[@]}" vsh -- sleep 3 &
 job=$!
 sleep 2
-c=$(pgrep -f "unix:$SOCK vsh -- sleep 3"); s=$(session_pid)
-check "stalled stdin: client RSS under 64 MiB ($(rss_kb "$c") kB)" test "$(rss_kb "$c")" -lt 65536
-check "stalled stdin: agent session RSS under 64 MiB ($(rss_kb "$s") kB)" test "$(rss_kb "$s")" -lt 65536
+bounded_rss "stalled stdin" "unix:$SOCK vsh -- sleep 3"
 wait $job
 
 # The reader goes away: the command gets SIGPIPE, as locally.  Many
