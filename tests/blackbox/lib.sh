@@ -40,7 +40,10 @@ expect_in() {
 wait_for_socket() {
 	local i
 	for i in $(seq 1 100); do
-		[ -S "$1" ] && return 0
+		# Listening, not just bound: the file appears at bind(), a
+		# moment before listen(); flag 0x10000 is __SO_ACCEPTCON.
+		awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 }
+		    END { exit !f }' /proc/net/unix && return 0
 		sleep 0.05
 	done
 	return 1
