@@ -3,6 +3,7 @@
  * by systemd), applies the peer policy before reading a byte, and forks
  * one process per connection.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -77,15 +78,33 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: guest-agent [--listen ADDR]... [--allow-cid CID]... [-v]\n"
+	    "usage: guest-agent [--listen ADDR]... [--allow-cid CID]... "
+	    "[--vm-uuid UUID] [-v]\n"
 	    "\n"
 	    "  -l, --listen ADDR     vsock:PORT or unix:PATH (default vsock:%d);\n"
 	    "                        sockets passed by systemd (LISTEN_FDS) win\n"
 	    "  -a, --allow-cid CID   also accept vsock peers with this CID\n"
 	    "                        (the host, CID 2, is always accepted)\n"
+	    "  -u, --vm-uuid UUID    the VM's UUID to report, where\n"
+	    "                        /sys/class/dmi/id/product_uuid is not it\n"
+	    "                        (Firecracker, Cloud Hypervisor)\n"
 	    "  -v, --verbose         log every connection to stderr\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            this help\n", GUEST_PORT_DEFAULT);
+}
+
+static bool
+uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++)
+		if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' :
+		    !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
 }
 
 /* Sockets from systemd: LISTEN_PID is us, fds 3..3+LISTEN_FDS-1. */
@@ -224,12 +243,13 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen",	required_argument,	NULL, 'l' },
 		{ "allow-cid",	required_argument,	NULL, 'a' },
+		{ "vm-uuid",	required_argument,	NULL, 'u' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *addrs[MAX_LISTEN];
+	const char *addrs[MAX_LISTEN], *vm_uuid = NULL;
 	size_t n_addrs = 0, i;
 	struct guest_error err;
 	struct pollfd pfds[MAX_LISTEN + 1];
@@ -242,7 +262,7 @@ main(int argc, char **argv)
 
 	guest_sanitize_stdfds();
 	agent.policy.self_uid = geteuid();
-	while ((c = getopt_long(argc, argv, "l:a:vVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:a:u:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (n_addrs == MAX_LISTEN) {
@@ -263,6 +283,14 @@ main(int argc, char **argv)
 				    "not a CID\n", optarg);
 				return 2;
 			}
+			break;
+		case 'u':
+			if (!uuid_valid(optarg)) {
+				fprintf(stderr, "guest-agent: --vm-uuid %s: not "
+				    "a UUID (8-4-4-4-12 hex digits)\n", optarg);
+				return 2;
+			}
+			vm_uuid = optarg;
 			break;
 		case 'v':
 			agent.verbose++;
@@ -288,6 +316,12 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	guest_identity_read(&agent.id);
+	if (vm_uuid != NULL) {
+		for (i = 0; vm_uuid[i] != '\0'; i++)
+			agent.id.vm_uuid[i] = (char)tolower(
+			    (unsigned char)vm_uuid[i]);
+		agent.id.vm_uuid[i] = '\0';
+	}
 
 	if (take_systemd_fds() == 0) {
 		if (n_addrs == 0)

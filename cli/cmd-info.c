@@ -20,32 +20,32 @@ cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	struct guest_error e = { 0 };
 	struct guest_conn conn;
 	struct guest_msg m = { 0 };
-	struct guest_addr a;
+	struct guest_target t;
 	char s[GUEST_ADDR_STR_MAX];
 	size_t i;
 	int ch, rc = EXIT_LOCAL;
 
 	if ((ch = cli_no_options(c, argc, argv)) >= 0)
 		return ch;
-	if (cli_target(cli, c, argc - optind, argv + optind, &a) < 0)
-		return EXIT_USAGE;
+	if ((ch = cli_target(cli, c, argc - optind, argv + optind, &t)) < 0)
+		return ch == CLI_TARGET_USAGE ? EXIT_USAGE : EXIT_LOCAL;
 	req.body_case = GUEST__V1__MESSAGE__BODY_INFO_REQUEST;
 	req.info_request = &ir;
-	if (guest_session_open(&a, cli->connect_ms, "info", &req, &conn,
-	    &hello, &e) < 0) {
+	if (guest_session_open(&t.addr, cli->connect_ms, "info", &req,
+	    cli_check_hello, &t, &conn, &hello, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		return EXIT_LOCAL;
 	}
 	if (guest_conn_recv_until(&conn, &m, guest_now_ms() +
 	    GUEST_HANDSHAKE_TIMEOUT_MS) < 0 ||
 	    m.type != GUEST__V1__MESSAGE__BODY_INFO_REPLY) {
-		guest_session_fail(&conn, &a, -ECONNRESET,
+		guest_session_fail(&conn, &t.addr, -ECONNRESET,
 		    m.type ? &m : NULL, &e);
 		cli_error(c, "%s", e.msg);
 		goto out;
 	}
 	r = m.pb->info_reply;
-	printf("address:   %s\n", guest_addr_format(&a, s, sizeof s));
+	printf("address:   %s\n", guest_addr_format(&t.addr, s, sizeof s));
 	printf("hostname:  %s\n", r->hostname);
 	printf("vm-uuid:   %s\n", *r->vm_uuid ? r->vm_uuid : "-");
 	printf("os:        %s\n", r->os);

@@ -20,14 +20,18 @@
 
 #define MAX_ALLOW 64
 
-/* Where to listen: vsock:PORT for ENV 0, or from -C: unix:PATH as is,
- * hvsock:PATH:PORT as unix:PATH_PORT (Firecracker's convention for
- * connections the guest makes), vsock:CID:PORT as vsock:PORT. */
+/* Where to listen: from -C (unix:PATH as is, hvsock:PATH:PORT as
+ * unix:PATH_PORT, Firecracker's convention for connections the guest
+ * makes, vsock:CID:PORT as vsock:PORT), or from ENV PORT through the
+ * environment's transport: vsock:PORT, or for a hybrid-vsock environment
+ * whose template names one socket, its PATH_PORT. */
 static int
 listen_addr(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
     struct guest_addr *a)
 {
 	struct guest_error e;
+	struct guest_env env;
+	char spec[GUEST_ADDR_STR_MAX];
 	uint32_t port;
 	int n;
 
@@ -35,47 +39,53 @@ listen_addr(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
 		if (npos > 0) {
 			cli_error(c, "'%s': ENV and PORT do not go with "
 			    "--connect", pos[0]);
-			return -EINVAL;
+			return CLI_TARGET_USAGE;
 		}
-		if (guest_addr_parse(cli->connect, 0, a, NULL) < 0 &&
-		    guest_addr_parse(cli->connect, GUEST_ADDR_LISTEN, a,
-		    &e) < 0) {
+		snprintf(spec, sizeof spec, "%s", cli->connect);
+	} else {
+		if (npos != 2) {
+			cli_error(c, "give ENV PORT, or -C ADDR");
+			return CLI_TARGET_USAGE;
+		}
+		if (cli_parse_num(pos[1], &port) < 0 || port == 0xffffffffu) {
+			cli_error(c, "'%s' is not a port", pos[1]);
+			return CLI_TARGET_USAGE;
+		}
+		if (guest_target_env(cli->inventory, pos[0], &env, &e) < 0) {
 			cli_error(c, "%s", e.msg);
-			return -EINVAL;
+			return CLI_TARGET_FAILED;
 		}
-		if (a->kind == GUEST_ADDR_HVSOCK) {
-			n = snprintf(NULL, 0, "%s_%" PRIu32, a->path, a->port);
-			if (n >= GUEST_ADDR_PATH_MAX) {
-				cli_error(c, "%s_%" PRIu32 ": path too long",
-				    a->path, a->port);
-				return -EINVAL;
-			}
-			snprintf(a->path + strlen(a->path),
-			    GUEST_ADDR_PATH_MAX - strlen(a->path),
-			    "_%" PRIu32, a->port);
-			a->kind = GUEST_ADDR_UNIX;
-		} else if (a->kind == GUEST_ADDR_VSOCK)
-			a->cid = GUEST_CID_ANY;
-		return 0;
+		if (strncmp(env.transport, "vsock:", 6) == 0)
+			snprintf(spec, sizeof spec, "vsock:%" PRIu32, port);
+		else if (strncmp(env.transport, "hvsock:", 7) != 0 ||
+		    guest_template_expand(env.transport, GUEST_NO_CID, port,
+		    NULL, NULL, spec, sizeof spec, &e) < 0) {
+			cli_error(c, "env %u reaches its guests through %s: "
+			    "say which socket to listen on with -C", env.id,
+			    env.transport);
+			guest_env_clear(&env);
+			return CLI_TARGET_FAILED;
+		}
+		guest_env_clear(&env);
 	}
-	if (npos != 2) {
-		cli_error(c, "give ENV PORT (env 0 is this host's vsock), or "
-		    "-C ADDR");
-		return -EINVAL;
+	if (guest_addr_parse(spec, 0, a, NULL) < 0 &&
+	    guest_addr_parse(spec, GUEST_ADDR_LISTEN, a, &e) < 0) {
+		cli_error(c, "%s", e.msg);
+		return CLI_TARGET_USAGE;
 	}
-	if (strcmp(pos[0], "0") != 0) {
-		cli_error(c, "environment %s is not known: only env 0 (this "
-		    "host's vsock) exists; use -C ADDR for others", pos[0]);
-		return -ENOENT;
-	}
-	if (cli_parse_num(pos[1], &port) < 0 || port == 0xffffffffu) {
-		cli_error(c, "'%s' is not a port", pos[1]);
-		return -EINVAL;
-	}
-	memset(a, 0, sizeof *a);
-	a->kind = GUEST_ADDR_VSOCK;
-	a->cid = GUEST_CID_ANY;
-	a->port = port;
+	if (a->kind == GUEST_ADDR_HVSOCK) {
+		n = snprintf(NULL, 0, "%s_%" PRIu32, a->path, a->port);
+		if (n >= GUEST_ADDR_PATH_MAX) {
+			cli_error(c, "%s_%" PRIu32 ": path too long",
+			    a->path, a->port);
+			return CLI_TARGET_USAGE;
+		}
+		snprintf(a->path + strlen(a->path),
+		    GUEST_ADDR_PATH_MAX - strlen(a->path), "_%" PRIu32,
+		    a->port);
+		a->kind = GUEST_ADDR_UNIX;
+	} else if (a->kind == GUEST_ADDR_VSOCK)
+		a->cid = GUEST_CID_ANY;
 	return 0;
 }
 
@@ -135,8 +145,8 @@ cmd_socat_listen(struct cli *cli, const struct cmd_entry *c, int argc,
 			return EXIT_USAGE;
 		}
 	}
-	if (listen_addr(cli, c, argc - optind, argv + optind, &a) < 0)
-		return EXIT_USAGE;
+	if ((r = listen_addr(cli, c, argc - optind, argv + optind, &a)) < 0)
+		return r == CLI_TARGET_USAGE ? EXIT_USAGE : 1;
 	if (guest_listen(&a, &lfd, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		return 1;

@@ -12,7 +12,7 @@ static int
 cmd_socat(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
 	struct guest_error e = { 0 };
-	struct guest_addr a;
+	struct guest_target t;
 	int ch, fd, npos;
 
 	if ((ch = cli_no_options(c, argc, argv)) >= 0)
@@ -22,9 +22,9 @@ cmd_socat(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		cli_error(c, "give ENV CID PORT (or -C ADDR)");
 		return EXIT_USAGE;
 	}
-	if (cli_target(cli, c, npos, argv + optind, &a) < 0)
-		return EXIT_USAGE;
-	if (guest_connect(&a, cli->connect_ms, NULL, &fd, &e) < 0) {
+	if ((ch = cli_target(cli, c, npos, argv + optind, &t)) < 0)
+		return ch == CLI_TARGET_USAGE ? EXIT_USAGE : 1;
+	if (guest_connect(&t.addr, cli->connect_ms, NULL, &fd, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		return 1;
 	}

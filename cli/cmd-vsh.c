@@ -39,7 +39,7 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	static char *env[MAX_LIST], *shargs[MAX_LIST];
 	struct guest_vsh_opts o = { 0 };
 	struct guest_error e = { 0 };
-	struct guest_addr a;
+	struct guest_target t;
 	char s[GUEST_ADDR_STR_MAX];
 	int ch, dd, want_pty = -1, dry_run = 0, status = EXIT_LOCAL, r;
 
@@ -85,10 +85,10 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (cli_target(cli, c, dd - optind, argv + optind, &a) < 0)
-		return EXIT_USAGE;
+	if ((r = cli_target(cli, c, dd - optind, argv + optind, &t)) < 0)
+		return r == CLI_TARGET_USAGE ? EXIT_USAGE : EXIT_LOCAL;
 	if (dry_run) {
-		printf("%s\n", guest_addr_format(&a, s, sizeof s));
+		printf("%s\n", guest_addr_format(&t.addr, s, sizeof s));
 		return 0;
 	}
 	o.env = env;
@@ -109,9 +109,11 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 
 	if (cli->verbose)
 		fprintf(stderr, "guest: vsh: connecting to %s (%s)\n",
-		    guest_addr_format(&a, s, sizeof s),
+		    guest_addr_format(&t.addr, s, sizeof s),
 		    o.pty ? "with a terminal" : "pipes");
-	r = guest_vsh(&a, &o, &status, &e);
+	o.check = cli_check_hello;
+	o.check_arg = &t;
+	r = guest_vsh(&t.addr, &o, &status, &e);
 	if (r < 0) {
 		cli_error(c, "%s", e.msg);
 		return EXIT_LOCAL;

@@ -17,6 +17,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_info_entry,
 	&cmd_socat_entry,
 	&cmd_socat_listen_entry,
+	&cmd_list_entry,
+	&cmd_env_entry,
 	NULL
 };
 
@@ -122,54 +124,69 @@ cli_no_options(const struct cmd_entry *c, int argc, char **argv)
 
 int
 cli_target(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
-    struct guest_addr *a)
+    struct guest_target *t)
 {
 	struct guest_error e;
-	uint32_t env, cid, port = GUEST_PORT_DEFAULT;
+	uint32_t port = GUEST_PORT_DEFAULT;
+	char s[GUEST_ADDR_STR_MAX];
 
+	memset(t, 0, sizeof *t);
+	t->cid = GUEST_NO_CID;
 	if (cli->connect != NULL) {
 		if (npos > 0) {
-			cli_error(c, "'%s': ENV and CID do not go with "
+			cli_error(c, "'%s': ENV and GUEST do not go with "
 			    "--connect", pos[0]);
-			return -EINVAL;
+			return CLI_TARGET_USAGE;
 		}
-		if (guest_addr_parse(cli->connect, 0, a, &e) < 0) {
+		if (guest_addr_parse(cli->connect, 0, &t->addr, &e) < 0) {
 			cli_error(c, "%s", e.msg);
-			return -EINVAL;
+			return CLI_TARGET_USAGE;
 		}
 		return 0;
-	}
-	if (npos < 2) {
-		cli_error(c, "which guest? give ENV CID (env 0 is this host's "
-		    "vsock), or -C ADDR");
-		return -EINVAL;
 	}
 	if (npos > 3) {
 		cli_error(c, "unexpected argument '%s' (a command goes after "
 		    "--)", pos[3]);
-		return -EINVAL;
-	}
-	if (cli_parse_num(pos[0], &env) < 0) {
-		cli_error(c, "'%s' is not an environment number", pos[0]);
-		return -EINVAL;
-	}
-	if (env != 0) {
-		cli_error(c, "environment %" PRIu32 " is not known: only env 0 "
-		    "(this host's vsock) exists; use -C ADDR for others", env);
-		return -ENOENT;
-	}
-	if (cli_parse_num(pos[1], &cid) < 0 || cid == 0xffffffffu) {
-		cli_error(c, "'%s' is not a CID", pos[1]);
-		return -EINVAL;
+		return CLI_TARGET_USAGE;
 	}
 	if (npos == 3 && (cli_parse_num(pos[2], &port) < 0 ||
 	    port == 0xffffffffu)) {
 		cli_error(c, "'%s' is not a port", pos[2]);
-		return -EINVAL;
+		return CLI_TARGET_USAGE;
 	}
-	a->kind = GUEST_ADDR_VSOCK;
-	a->cid = cid;
-	a->port = port;
-	a->path[0] = '\0';
+	if (guest_target_resolve(cli->inventory, npos > 0 ? pos[0] : NULL,
+	    npos > 1 ? pos[1] : NULL, port, t, &e) < 0) {
+		cli_error(c, "%s", e.msg);
+		return CLI_TARGET_FAILED;
+	}
+	if (cli->verbose && t->known)
+		fprintf(stderr, "guest: %s: %s is env %u guest %s (%s)\n",
+		    c->name, guest_addr_format(&t->addr, s, sizeof s), t->env,
+		    t->name, t->uuid);
 	return 0;
+}
+
+int
+cli_check_hello(const struct guest_agent_hello *h, void *arg,
+    struct guest_error *e)
+{
+	return guest_target_check(arg, h->vm_uuid, e);
+}
+
+const char *
+cli_safe(const char *s, char *buf, size_t n)
+{
+	size_t o = 0;
+	unsigned char ch;
+
+	for (; *s != '\0' && o + 5 < n; s++) {
+		ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f || ch == '\\')
+			o += (size_t)snprintf(buf + o, n - o, ch == '\\' ?
+			    "\\\\" : "\\x%02x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	buf[o] = '\0';
+	return buf;
 }

@@ -17,6 +17,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "connect",	required_argument,	NULL, 'C' },
 		{ "connect-timeout", required_argument,	NULL, 'T' },
+		{ "inventory",	required_argument,	NULL, 'I' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -47,6 +48,9 @@ main(int argc, char **argv)
 			cli.connect_ms = (int)(secs * 1000 + 0.5);
 			if (cli.connect_ms == 0)
 				cli.connect_ms = 1;
+			break;
+		case 'I':
+			cli.inventory = optarg;
 			break;
 		case 'v':
 			cli.verbose++;

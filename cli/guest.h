@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "guest/session.h"
+#include "guest/target.h"
 #include "guest/transport.h"
 
 /* ssh's convention: the remote status, or 255 for our own failures. */
@@ -20,6 +22,7 @@ struct cli {
 	const char	*connect;	/* -C ADDR */
 	int		 verbose;
 	int		 connect_ms;	/* --connect-timeout, 0: default */
+	const char	*inventory;	/* --inventory PATH */
 };
 
 struct cmd_entry {
@@ -35,6 +38,8 @@ extern const struct cmd_entry cmd_vsh_entry;
 extern const struct cmd_entry cmd_info_entry;
 extern const struct cmd_entry cmd_socat_entry;
 extern const struct cmd_entry cmd_socat_listen_entry;
+extern const struct cmd_entry cmd_list_entry;
+extern const struct cmd_entry cmd_env_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
@@ -52,8 +57,26 @@ int	cli_parse_num(const char *s, uint32_t *out);
  * operand), or the exit status to return now. */
 int	cli_no_options(const struct cmd_entry *, int argc, char **argv);
 
-/* The address of a guest, from -C or from ENV CID [PORT]. */
+/* The guest to reach, from -C or from [ENV [GUEST [PORT]]] through the
+ * inventory.  On failure the error is printed and the result is
+ * CLI_TARGET_USAGE (bad arguments) or CLI_TARGET_FAILED (no such guest,
+ * unusable inventory). */
+#define CLI_TARGET_USAGE	(-1)
+#define CLI_TARGET_FAILED	(-2)
 int	cli_target(struct cli *, const struct cmd_entry *, int npos,
-	    char **pos, struct guest_addr *a);
+	    char **pos, struct guest_target *t);
+
+/* The check after Hello that the agent is in the VM the inventory
+ * expects (a guest_hello_fn; arg is the struct guest_target). */
+int	cli_check_hello(const struct guest_agent_hello *, void *arg,
+	    struct guest_error *e);
+
+/* JSON: a string (null for NULL), a time in ms as RFC 3339 UTC (null
+ * for 0). */
+void	cli_json_string(FILE *, const char *);
+void	cli_json_time(FILE *, int64_t ms);
+
+/* A name as it may be printed: control characters escaped. */
+const char *cli_safe(const char *s, char *buf, size_t n);
 
 #endif

@@ -117,8 +117,9 @@ guest_session_fail(struct guest_conn *c, const struct guest_addr *a, int err,
 
 int
 guest_session_open(const struct guest_addr *a, int connect_ms,
-    const char *service, const GuestMessage *request, struct guest_conn *c,
-    struct guest_agent_hello *hello, struct guest_error *e)
+    const char *service, const GuestMessage *request, guest_hello_fn check,
+    void *check_arg, struct guest_conn *c, struct guest_agent_hello *hello,
+    struct guest_error *e)
 {
 	struct guest_agent_hello out;
 	struct guest_msg m = { 0 };
@@ -174,6 +175,8 @@ guest_session_open(const struct guest_addr *a, int connect_ms,
 		    "%s service", s, out.software, service);
 		goto out;
 	}
+	if (check != NULL && (r = check(&out, check_arg, e)) < 0)
+		goto out;
 	guest_conn_established(c);
 	if (hello != NULL)
 		*hello = out;

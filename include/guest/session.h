@@ -27,6 +27,11 @@ struct guest_agent_hello {
 	char		services[128];		/* comma separated */
 };
 
+/* A check of the agent's Hello before the session is used (that it is the
+ * VM we meant); a negative return refuses the session with e. */
+typedef int (*guest_hello_fn)(const struct guest_agent_hello *, void *arg,
+	    struct guest_error *e);
+
 /* Hostname and the VM UUID from /sys/class/dmi/id/product_uuid. */
 void	guest_identity_read(struct guest_identity *);
 
@@ -40,13 +45,13 @@ int	guest_hello_check(const Guest__V1__Hello *, const char *who,
 	    struct guest_error *e);
 
 /* Connect to a (within connect_ms, 0 for the default), send Hello and
- * the request, and read the agent's Hello.  On success c is established
- * and the next frame is the reply to the request.  Errors name the
- * address. */
+ * the request, read the agent's Hello and pass it to check (if not NULL).
+ * On success c is established and the next frame is the reply to the
+ * request.  Errors name the address. */
 int	guest_session_open(const struct guest_addr *a, int connect_ms,
 	    const char *service, const GuestMessage *request,
-	    struct guest_conn *c, struct guest_agent_hello *hello,
-	    struct guest_error *e);
+	    guest_hello_fn check, void *check_arg, struct guest_conn *c,
+	    struct guest_agent_hello *hello, struct guest_error *e);
 
 /* The error for an unexpected message or a broken connection during a
  * session, naming the address. */

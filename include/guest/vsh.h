@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "guest/error.h"
+#include "guest/session.h"
 #include "guest/transport.h"
 
 struct guest_vsh_opts {
@@ -23,6 +24,8 @@ struct guest_vsh_opts {
 	bool	  pty;
 	bool	  escape;	/* honour ~. when stdin is a terminal */
 	int	  connect_ms;	/* connect deadline; 0: the default */
+	guest_hello_fn check;	/* of the agent's Hello, may be NULL */
+	void	 *check_arg;
 };
 
 /* Run the session.  Returns 0 with *status set to what the remote process

@@ -1,0 +1,89 @@
+/*
+ * Loading guest-virt.so, the libvirt module, when a command first needs
+ * it (host only).  It is looked for next to the running program (the build
+ * tree, or a relocated install) and then where it is installed.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guest/virt.h"
+
+#ifndef GUEST_MODULE_DIR
+#define GUEST_MODULE_DIR "/usr/local/lib/guest"
+#endif
+#define MODULE_NAME "guest-virt.so"
+
+static const struct guest_virt_module *module;
+
+/* dlopen path; on failure keep dlerror() when the file was there. */
+static void *
+try_load(const char *dir, char *path, size_t n, const char **why)
+{
+	void *h;
+
+	snprintf(path, n, "%s/%s", dir, MODULE_NAME);
+	if (access(path, F_OK) < 0)
+		return NULL;
+	if ((h = dlopen(path, RTLD_LAZY | RTLD_LOCAL)) == NULL)
+		*why = dlerror();
+	return h;
+}
+
+static int
+load(struct guest_error *e)
+{
+	char self[PATH_MAX] = "", path[PATH_MAX + 32], *slash;
+	const char *why = NULL;
+	void *h = NULL;
+	ssize_t n;
+
+	if (module != NULL)
+		return 0;
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL)
+			*slash = '\0';
+		h = try_load(self, path, sizeof path, &why);
+	}
+	if (h == NULL && why == NULL)
+		h = try_load(GUEST_MODULE_DIR, path, sizeof path, &why);
+	if (h == NULL && why != NULL)
+		return guest_error_set(e, -ELIBBAD, "cannot load the libvirt "
+		    "module: %s", why);
+	if (h == NULL)
+		return guest_error_set(e, -ENOENT, "the libvirt module %s is not "
+		    "installed (looked in %s and %s)", MODULE_NAME, self,
+		    GUEST_MODULE_DIR);
+	module = dlsym(h, "guest_virt_module");
+	if (module == NULL || module->abi != GUEST_VIRT_ABI) {
+		module = NULL;
+		dlclose(h);
+		return guest_error_set(e, -ELIBBAD, "%s: not a module for this "
+		    "guest (ABI %d wanted)", path, GUEST_VIRT_ABI);
+	}
+	return 0;
+}
+
+int
+guest_virt_discover(const char *uri, const struct guest_vm *known,
+    size_t nknown, struct guest_vm **out, size_t *nout, size_t *xml_fetched,
+    struct guest_error *e)
+{
+	size_t fetched = 0;
+	int r;
+
+	*out = NULL;
+	*nout = 0;
+	if ((r = load(e)) < 0)
+		return r;
+	r = module->discover(uri, known, nknown, out, nout, &fetched, e);
+	if (xml_fetched != NULL)
+		*xml_fetched = fetched;
+	return r;
+}
