@@ -149,8 +149,10 @@ print_json_env(const struct guest_env *env, const char *error,
 			printf("%" PRId64, g[i].vm.cid);
 		else
 			printf("null");
-		printf(", \"vsock\": %s, \"state\": ",
-		    g[i].vm.has_vsock ? "true" : "false");
+		/* Known only for what runs: a shut-off domain's XML is not
+		 * read. */
+		printf(", \"vsock\": %s, \"state\": ", !g[i].vm.active ?
+		    "null" : g[i].vm.has_vsock ? "true" : "false");
 		cli_json_string(stdout, g[i].vm.state);
 		printf(", \"active\": %s, \"id\": ",
 		    g[i].vm.active ? "true" : "false");

@@ -178,7 +178,9 @@ lookup_load(struct lookup *l, const char *envspec, bool write,
 	uint32_t id;
 	int r;
 
-	r = guest_inventory_open(l->path, write ? 0 : GUEST_INV_READONLY,
+	/* No place for a store (no HOME): there is only the default. */
+	r = l->path[0] == '\0' ? guest_error_set(e, -ENOENT, "no inventory") :
+	    guest_inventory_open(l->path, write ? 0 : GUEST_INV_READONLY,
 	    &l->inv, e);
 	if (r == -EIO && !write)	/* unusable: rebuild it */
 		r = guest_inventory_open(l->path, 0, &l->inv, e);
@@ -209,6 +211,11 @@ lookup_refresh(struct lookup *l, const char *envspec, struct guest_error *e)
 	struct guest_error re;
 	int r;
 
+	if (l->path[0] == '\0') {
+		snprintf(l->refresh_error, sizeof l->refresh_error, "no place "
+		    "for the inventory (set HOME or GUEST_INVENTORY)");
+		return 0;
+	}
 	lookup_clear(l);
 	if ((r = lookup_load(l, envspec, true, e)) < 0)
 		return r;
@@ -322,8 +329,8 @@ guest_target_resolve(const char *inventory, const char *envspec,
 
 	memset(t, 0, sizeof *t);
 	t->cid = GUEST_NO_CID;
-	if ((r = guest_inventory_path(inventory, path, sizeof path, e)) < 0)
-		return r;
+	if (guest_inventory_path(inventory, path, sizeof path, NULL) < 0)
+		path[0] = '\0';
 	l.path = path;
 	if ((r = lookup_load(&l, envspec, false, e)) < 0)
 		goto out;
@@ -398,8 +405,8 @@ guest_target_env(const char *inventory, const char *envspec,
 	int r;
 
 	memset(out, 0, sizeof *out);
-	if ((r = guest_inventory_path(inventory, path, sizeof path, e)) < 0)
-		return r;
+	if (guest_inventory_path(inventory, path, sizeof path, NULL) < 0)
+		path[0] = '\0';
 	l.path = path;
 	if ((r = lookup_load(&l, envspec, false, e)) == 0) {
 		*out = *l.env;

@@ -4,6 +4,9 @@
 set -u
 : "${GUEST:?}" "${GUEST_AGENT:?}"
 T=$(mktemp -d /tmp/guest-test.XXXXXX)
+# Never the user's inventory, nor the host's libvirt.
+export GUEST_INVENTORY="$T/inventory.db"
+export LIBVIRT_DEFAULT_URI="qemu:///system?socket=$T/no-libvirtd.sock"
 chmod 755 "$T"
 SOCK=$T/agent.sock
 AGENT_PID=

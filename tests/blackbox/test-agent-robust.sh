@@ -119,10 +119,13 @@ expect_eq "silent client dropped at the handshake deadline" 0 "$(cat "$T/silent"
 expect_in "silent client logged" "no hello: timed out" "$(cat "$T/agent.log")"
 
 # Bad command lines: one line, usage status, nothing dialed.
-err=$("$GUEST" vsh 2>&1); expect_eq "no target: status 2" 2 $?
-expect_in "no target explained" "which guest?" "$err"
-err=$("$GUEST" vsh 7 3 2>&1); expect_in "unknown env explained" "environment 7 is not known" "$err"
-err=$("$GUEST" vsh 0 x 2>&1); expect_in "bad CID explained" "'x' is not a CID" "$err"
+# (No environment reachable here: env 0's libvirt is not running.)
+err=$("$GUEST" vsh 2>&1); expect_eq "no target: status 255" 255 $?
+expect_in "no target explained" "no running guest with a CID in the cached inventory of env 0, and libvirt cannot tell more: cannot reach" "$err"
+err=$("$GUEST" vsh 7 3 2>&1); expect_in "unknown env explained" "no environment '7'" "$err"
+err=$("$GUEST" vsh 0 x 2>&1); expect_in "unknown name explained" "no guest 'x'" "$err"
+err=$("$GUEST" vsh 0 3 99999999999 2>&1); expect_eq "bad port: status 2" 2 $?
+expect_in "bad port explained" "'99999999999' is not a port" "$err"
 err=$("$GUEST" -C bogus vsh 2>&1); expect_in "bad address explained" "unknown address" "$err"
 expect_eq "ENV CID maps to vsock" "vsock:3:9001" "$("$GUEST" vsh 0 3 --dry-run)"
 expect_eq "ENV CID PORT maps to vsock" "vsock:3:5000" "$("$GUEST" vsh 0 3 5000 --dry-run -- ls)"
