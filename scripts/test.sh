@@ -41,7 +41,9 @@ build-static/guest-agent --version
 sdir=$(mktemp -d)
 build-static/guest-agent --listen "unix:$sdir/a.sock" 2>"$sdir/log" &
 spid=$!
-while [ ! -S "$sdir/a.sock" ]; do sleep 0.05; done
+# (Listening, not just bound: flag 0x10000 in /proc/net/unix.)
+until awk -v p="$sdir/a.sock" '$NF == p && $4 == "00010000" { f = 1 }
+    END { exit !f }' /proc/net/unix; do sleep 0.05; done
 out=$(build/guest -C "unix:$sdir/a.sock" vsh -u nobody -- id -un)
 kill $spid
 rm -rf "$sdir"
