@@ -50,7 +50,6 @@ static const char *const migrations[] = {
 	"  cid INTEGER,"
 	"  has_vsock INTEGER NOT NULL,"
 	"  first_seen INTEGER NOT NULL,"
-	"  last_seen INTEGER NOT NULL,"
 	"  PRIMARY KEY (env, uuid)) WITHOUT ROWID;"
 	"CREATE INDEX guest_by_cid ON guest(env, cid);"
 	"CREATE INDEX guest_by_name ON guest(env, name);",
@@ -730,12 +729,15 @@ load_guests(struct guest_inventory *inv, uint32_t env, bool by_uuid,
 
 	*out = NULL;
 	*n = 0;
+	/* Every stored guest was seen by the last good refresh (those it
+	 * did not see are deleted): that is when each was last seen. */
 	rc = sqlite3_prepare_v2(inv->db, by_uuid ?
-	    "SELECT uuid, name, state, dom_id, cid, has_vsock, first_seen, "
-	    "last_seen FROM guest WHERE env = ?1 ORDER BY uuid" :
-	    "SELECT uuid, name, state, dom_id, cid, has_vsock, first_seen, "
-	    "last_seen FROM guest WHERE env = ?1 ORDER BY name, uuid", -1, &st,
-	    NULL);
+	    "SELECT uuid, g.name, state, dom_id, cid, has_vsock, first_seen, "
+	    "e.refreshed FROM guest g JOIN env e ON e.id = g.env "
+	    "WHERE g.env = ?1 ORDER BY uuid" :
+	    "SELECT uuid, g.name, state, dom_id, cid, has_vsock, first_seen, "
+	    "e.refreshed FROM guest g JOIN env e ON e.id = g.env "
+	    "WHERE g.env = ?1 ORDER BY g.name, uuid", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return db_error(inv, rc, "reading guests", e);
 	sqlite3_bind_int64(st, 1, env);
@@ -820,61 +822,86 @@ fail:
 }
 
 static int
-store_vms(struct guest_inventory *inv, const struct guest_env *env,
-    const struct guest_vm *vms, size_t n, struct guest_error *e)
+vm_cmp(const void *a, const void *b)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t now = wall_ms();
-	size_t i;
-	int rc, r;
+	return strcmp(((const struct guest_vm *)a)->uuid,
+	    ((const struct guest_vm *)b)->uuid);
+}
 
+static bool
+vm_same(const struct guest_vm *a, const struct guest_vm *b)
+{
+	return strcmp(a->name, b->name) == 0 &&
+	    strcmp(a->state, b->state) == 0 && a->active == b->active &&
+	    a->id == b->id && a->cid == b->cid && a->has_vsock == b->has_vsock;
+}
+
+/* Bring the stored guests of env to vms (sorted here by UUID), writing
+ * only what changed, in one IMMEDIATE transaction: what is stored is read
+ * again inside it, since another process may have refreshed meanwhile. */
+static int
+store_vms(struct guest_inventory *inv, const struct guest_env *env,
+    struct guest_vm *vms, size_t n, struct guest_error *e)
+{
+	struct guest_record *old = NULL;
+	sqlite3_stmt *up = NULL, *del = NULL, *st = NULL;
+	int64_t now = wall_ms();
+	size_t nold = 0, i = 0, j = 0;
+	int rc = SQLITE_OK, r, c;
+
+	qsort(vms, n, sizeof *vms, vm_cmp);
 	if ((r = exec_sql(inv, "BEGIN IMMEDIATE", e)) < 0)
 		return r;
 	if (env->implicit && (r = sync_implicit(inv, e)) < 0)
 		goto fail;
-	rc = sqlite3_prepare_v2(inv->db, "INSERT INTO guest (env, uuid, name, "
-	    "state, dom_id, cid, has_vsock, first_seen, last_seen) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT (env, uuid) DO "
-	    "UPDATE SET name = ?3, state = ?4, dom_id = ?5, cid = ?6, "
-	    "has_vsock = ?7, last_seen = ?8", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		r = db_error(inv, rc, "storing guests", e);
+	if ((r = load_guests(inv, env->id, true, &old, &nold, e)) < 0)
 		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		sqlite3_bind_int64(st, 1, env->id);
-		sqlite3_bind_text(st, 2, vms[i].uuid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, vms[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, vms[i].state, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, vms[i].active ? vms[i].id : -1);
-		if (vms[i].cid >= 0)
-			sqlite3_bind_int64(st, 6, vms[i].cid);
-		else
-			sqlite3_bind_null(st, 6);
-		sqlite3_bind_int(st, 7, vms[i].has_vsock);
-		sqlite3_bind_int64(st, 8, now);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			r = db_error(inv, rc, "storing guests", e);
-			goto fail;
+	if ((rc = sqlite3_prepare_v2(inv->db, "INSERT INTO guest (env, uuid, "
+	    "name, state, dom_id, cid, has_vsock, first_seen) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (env, uuid) DO UPDATE SET "
+	    "name = ?3, state = ?4, dom_id = ?5, cid = ?6, has_vsock = ?7", -1,
+	    &up, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(inv->db, "DELETE FROM guest WHERE env = ?1 "
+	    "AND uuid = ?2", -1, &del, NULL)) != SQLITE_OK)
+		goto db_fail;
+	/* A merge of two lists sorted by UUID. */
+	while (i < n || j < nold) {
+		c = i == n ? 1 : j == nold ? -1 :
+		    strcmp(vms[i].uuid, old[j].vm.uuid);
+		if (c > 0) {		/* gone from libvirt: gone here */
+			sqlite3_bind_int64(del, 1, env->id);
+			sqlite3_bind_text(del, 2, old[j].vm.uuid, -1,
+			    SQLITE_STATIC);
+			rc = sqlite3_step(del);
+			sqlite3_reset(del);
+			j++;
+			if (rc != SQLITE_DONE)
+				goto db_fail;
+			continue;
 		}
-	}
-	sqlite3_finalize(st);
-	/* Gone from libvirt: gone from here (a name must not resolve to a
-	 * domain that no longer exists). */
-	rc = sqlite3_prepare_v2(inv->db, "DELETE FROM guest WHERE env = ?1 AND "
-	    "last_seen < ?2", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, env->id);
-		sqlite3_bind_int64(st, 2, now);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	st = NULL;
-	if (rc != SQLITE_DONE) {
-		r = db_error(inv, rc, "storing guests", e);
-		goto fail;
+		if (c == 0 && vm_same(&vms[i], &old[j].vm)) {
+			i++;
+			j++;
+			continue;
+		}
+		sqlite3_bind_int64(up, 1, env->id);
+		sqlite3_bind_text(up, 2, vms[i].uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 3, vms[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 4, vms[i].state, -1, SQLITE_STATIC);
+		sqlite3_bind_int(up, 5, vms[i].active ? vms[i].id : -1);
+		if (vms[i].cid >= 0)
+			sqlite3_bind_int64(up, 6, vms[i].cid);
+		else
+			sqlite3_bind_null(up, 6);
+		sqlite3_bind_int(up, 7, vms[i].has_vsock);
+		sqlite3_bind_int64(up, 8, now);
+		rc = sqlite3_step(up);
+		sqlite3_reset(up);
+		i++;
+		if (c == 0)
+			j++;
+		if (rc != SQLITE_DONE)
+			goto db_fail;
 	}
 	rc = sqlite3_prepare_v2(inv->db, "UPDATE env SET refreshed = ?2, "
 	    "stale_since = 0, stale_reason = NULL WHERE id = ?1", -1, &st,
@@ -883,18 +910,25 @@ store_vms(struct guest_inventory *inv, const struct guest_env *env,
 		sqlite3_bind_int64(st, 1, env->id);
 		sqlite3_bind_int64(st, 2, now);
 		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
 	}
-	st = NULL;
-	if (rc != SQLITE_DONE) {
-		r = db_error(inv, rc, "storing guests", e);
-		goto fail;
+	if (rc != SQLITE_DONE)
+		goto db_fail;
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	sqlite3_finalize(del);
+	guest_record_list_free(old, nold);
+	if ((r = exec_sql(inv, "COMMIT", e)) < 0) {
+		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
 	}
-	if ((r = exec_sql(inv, "COMMIT", e)) < 0)
-		goto fail;
 	return 0;
+db_fail:
+	r = db_error(inv, rc, "storing guests", e);
 fail:
 	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	sqlite3_finalize(del);
+	guest_record_list_free(old, nold);
 	sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
