@@ -22,7 +22,11 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
-waitsock() { while [ ! -S "$1" ]; do sleep 0.05; done; }
+# Listening, not just bound (flag 0x10000 in /proc/net/unix).
+waitsock() {
+	until awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 }
+	    END { exit !f }' /proc/net/unix; do sleep 0.05; done
+}
 
 "$PWD/build-bench/guest-agent" --listen "unix:$dir/agent.sock" 2>/dev/null &
 pids+=($!)
@@ -107,3 +111,30 @@ out=$("$B/timeit" -n $NB -w 1 -- sh -c "head -c $BULK /dev/zero | $G -C unix:$di
     ::: sh -c "head -c $BULK /dev/zero | socat -b 262144 - UNIX-CONNECT:$dir/sink.sock")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); s256=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| socat relay, fed by \`head -c\` (8 KiB writes): \`guest socat\` vs \`socat -b 262144\` | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$s256") MB/s | $(ratio "$s256" "$g")x | (producer-bound) |"
+
+# guest list against virsh list --all on libvirt's test driver, which both
+# pay for on open (it parses the node XML: ~0.2 ms per domain).  guest has
+# refreshed once before (its steady state: XML only for changed ids).
+if [ $quick = 1 ]; then NL="10 100 1000"; else NL="10 100 1000 5000"; fi
+declare -A lg lv
+for n in $NL; do
+	bench/gen-node.sh "$n" >"$dir/node$n.xml"
+	export GUEST_INVENTORY="$dir/inv$n.db" LIBVIRT_DEFAULT_URI="test://$dir/node$n.xml"
+	"$G" list >/dev/null
+	case $n in 5000) k=7 ;; 1000) k=15 ;; *) k=40 ;; esac
+	[ $quick = 1 ] && k=5
+	out=$("$B/timeit" -n $k -w 1 -- "$G" list ::: virsh list --all)
+	lg[$n]=$(echo "$out" | sed -n 1p | cut -d' ' -f1)
+	lv[$n]=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+	echo "| list: $n domains, \`guest list\` vs \`virsh list --all\` | $(awk -v u="${lg[$n]}" 'BEGIN { printf "%.1f", u / 1000 }') ms | $(awk -v u="${lv[$n]}" 'BEGIN { printf "%.1f", u / 1000 }') ms | $(ratio "${lg[$n]}" "${lv[$n]}")x | ≤ 1x |"
+done
+unset GUEST_INVENTORY LIBVIRT_DEFAULT_URI
+echo
+echo "Cost per domain above 10 domains, (t(N) - t(10)) / (N - 10):"
+echo
+echo "| N | guest list | virsh list --all |"
+echo "|---|---|---|"
+for n in $NL; do
+	[ "$n" = 10 ] && continue
+	echo "| $n | $(awk -v a="${lg[$n]}" -v b="${lg[10]}" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / (n - 10) }') µs | $(awk -v a="${lv[$n]}" -v b="${lv[10]}" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / (n - 10) }') µs |"
+done

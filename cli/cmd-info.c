@@ -1,5 +1,5 @@
 /*
- * guest info [ENV [CID [PORT]]]: what the agent says about its guest.
+ * guest info [ENV [GUEST [PORT]]]: what the agent says about its guest.
  */
 #include <getopt.h>
 #include <errno.h>
@@ -67,7 +67,7 @@ out:
 
 const struct cmd_entry cmd_info_entry = {
 	.name = "info",
-	.usage = "[ENV [CID [PORT]]]",
+	.usage = "[ENV [GUEST [PORT]]]",
 	.summary = "Show what the agent says about its guest",
 	.help = "",
 	.exec = cmd_info,

@@ -22,10 +22,7 @@ local_time(int64_t ms, char *buf, size_t n)
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 
-	if (ms <= 0)
-		snprintf(buf, n, "never");
-	else
-		strftime(buf, n, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+	strftime(buf, n, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	return buf;
 }
 
@@ -303,11 +300,17 @@ cmd_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 			continue;
 		}
 		if (errors[i][0] != '\0') {
-			fprintf(stderr, "guest: list: warning: env:%u %s is "
-			    "stale since %s: %s\n", env->id,
-			    cli_safe(env->uri, uri, sizeof uri),
-			    local_time(env->refreshed, when, sizeof when),
-			    errors[i]);
+			if (env->refreshed > 0)
+				fprintf(stderr, "guest: list: warning: env:%u %s "
+				    "is stale since %s: %s\n", env->id,
+				    cli_safe(env->uri, uri, sizeof uri),
+				    local_time(env->refreshed, when,
+				    sizeof when), errors[i]);
+			else
+				fprintf(stderr, "guest: list: warning: env:%u %s:"
+				    " nothing cached yet: %s\n", env->id,
+				    cli_safe(env->uri, uri, sizeof uri),
+				    errors[i]);
 			if (rc == 0)
 				rc = EXIT_STALE;
 		}

@@ -1,5 +1,5 @@
 /*
- * guest socat ENV CID PORT: stdin to a vsock port in the guest and the
+ * guest socat ENV GUEST PORT: stdin to a vsock port in the guest and the
  * port to stdout, as Fuchsia's "guest socat".  No agent is involved.
  */
 #include <stdio.h>
@@ -19,7 +19,7 @@ cmd_socat(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		return ch;
 	npos = argc - optind;
 	if (cli->connect == NULL && npos != 3) {
-		cli_error(c, "give ENV CID PORT (or -C ADDR)");
+		cli_error(c, "give ENV GUEST PORT (or -C ADDR)");
 		return EXIT_USAGE;
 	}
 	if ((ch = cli_target(cli, c, npos, argv + optind, &t)) < 0)
@@ -39,7 +39,7 @@ cmd_socat(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 
 const struct cmd_entry cmd_socat_entry = {
 	.name = "socat",
-	.usage = "[ENV CID PORT]",
+	.usage = "[ENV GUEST PORT]",
 	.summary = "Connect stdin and stdout to a vsock port in a guest",
 	.help =
 	    "Relays stdin to the port and the port to stdout.  End of stdin\n"

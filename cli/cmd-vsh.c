@@ -125,14 +125,16 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 
 const struct cmd_entry cmd_vsh_entry = {
 	.name = "vsh",
-	.usage = "[ENV [CID [PORT]]] [options] [-- COMMAND [ARG...]]",
+	.usage = "[ENV [GUEST [PORT]]] [options] [-- COMMAND [ARG...]]",
 	.summary = "Run a shell or a command in a guest",
 	.help =
 	    "With no command, an interactive login shell on a terminal; with a\n"
 	    "command, its stdin, stdout and stderr as pipes.  The exit status is\n"
 	    "the command's (128+N if signal N ended it, 127 not found, 126 not\n"
 	    "executable), or 255 if guest itself failed.  PORT defaults to 9001.\n"
-	    "ENV 0 is this host's vsock, and CID the guest's vsock CID.\n"
+	    "GUEST is a vsock CID, or a domain name or UUID from the inventory\n"
+	    "(see guest list); ENV defaults to 0, GUEST to the only running\n"
+	    "guest with a CID.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -t              force a terminal (PTY) in the guest\n"

@@ -13,12 +13,12 @@
 #include "guest/proto.h"
 
 const struct cmd_entry *const cmd_table[] = {
+	&cmd_list_entry,
+	&cmd_env_entry,
 	&cmd_vsh_entry,
 	&cmd_info_entry,
 	&cmd_socat_entry,
 	&cmd_socat_listen_entry,
-	&cmd_list_entry,
-	&cmd_env_entry,
 	NULL
 };
 
@@ -48,7 +48,7 @@ cli_help(FILE *f)
 	size_t i;
 
 	fprintf(f,
-	    "usage: guest [-C ADDR] [-v] COMMAND [ARGS...]\n"
+	    "usage: guest [-C ADDR] [--inventory PATH] [-v] COMMAND [ARGS...]\n"
 	    "       guest help [COMMAND]\n"
 	    "\n"
 	    "Reach into virtual machines over vsock, without networking in "
@@ -62,8 +62,11 @@ cli_help(FILE *f)
 	    "\n"
 	    "Global options:\n"
 	    "  -C, --connect ADDR  talk to the agent at ADDR instead of "
-	    "ENV CID:\n"
+	    "ENV GUEST:\n"
 	    "                      vsock:CID:PORT, unix:PATH, hvsock:PATH:PORT\n"
+	    "  --inventory PATH    the inventory (default "
+	    "$XDG_STATE_HOME/guest/\n"
+	    "                      inventory.db, or $GUEST_INVENTORY)\n"
 	    "  --connect-timeout SECONDS\n"
 	    "                      give up connecting after this long (default 10)\n"
 	    "  -v, --verbose       say more\n"

@@ -21,7 +21,11 @@ sock=$dir/agent.sock
 build/guest-agent --listen "unix:$sock" 2>"$dir/agent.log" &
 agent=$!
 trap 'kill $agent 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
-while [ ! -S "$sock" ]; do sleep 0.05; done
+listening() {	# bound is not enough: flag 0x10000 in /proc/net/unix
+	until awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 }
+	    END { exit !f }' /proc/net/unix; do sleep 0.05; done
+}
+listening "$sock"
 G="build/guest -C unix:$sock"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
@@ -47,5 +51,35 @@ step "guest vsh -t -- sh -c 'tty; stty size'   (a PTY in the guest)"
 $G vsh -t -- sh -c 'tty; stty size' </dev/null
 step "guest vsh 0 3 --dry-run   (env 0 is this host's vsock: CID 3, port 9001)"
 build/guest vsh 0 3 --dry-run
+
+echo
+echo "== part 3: the inventory: guests found through libvirt, reached by name"
+echo "(libvirt's in-process test driver stands in for a host's libvirtd:"
+echo " tests/inventory/node.xml; each guest's agent on a Unix socket)"
+export GUEST_INVENTORY="$dir/inventory.db"
+cp tests/inventory/node.xml "$dir/node.xml"
+build/guest-agent --listen "unix:$dir/web1.sock" \
+    --vm-uuid 6695eb01-f6a4-8304-79aa-97f2502e193f 2>>"$dir/agent.log" &
+agent2=$!
+trap 'kill $agent $agent2 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
+listening "$dir/web1.sock"
+step "guest env add test://$dir/node.xml --name demo --transport 'unix:$dir/%n.sock'"
+build/guest env add "test://$dir/node.xml" --name demo --transport "unix:$dir/%n.sock"
+step guest env list
+build/guest env list
+step "guest list --all"
+build/guest list --all
+step "guest vsh demo web1 -- sh -c 'echo hello from \$(hostname)'   (resolved from the inventory, no libvirt loaded)"
+build/guest -v vsh demo web1 -- sh -c 'echo hello from $(hostname)'
+step "guest vsh demo db1 -- true   (db1's socket is web1's agent: the VM UUID gives it away)"
+ln -s web1.sock "$dir/db1.sock"
+build/guest vsh demo db1 -- true || echo "status $?"
+step "guest vsh demo off1"
+build/guest vsh demo off1 || echo "status $?"
+step "mv node.xml away; guest list   (libvirt unreachable: the cache, a warning, status 3)"
+mv "$dir/node.xml" "$dir/node.away"
+build/guest list || echo "status $?"
+step "guest list --json | head -14"
+build/guest list --json 2>/dev/null | head -n 14
 echo
 echo "For an interactive shell: build/guest -C unix:SOCKET vsh  (~. leaves a hung one)."

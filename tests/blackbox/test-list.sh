@@ -126,6 +126,9 @@ expect_in "unreachable: the reason" "cannot reach test://$T/node.xml" \
 expect_in "unreachable: JSON says stale" '"stale": true' "$(cat "$T/out")"
 mv "$T/node.away" "$T/node.xml"
 "$GUEST" list again >/dev/null 2>&1; expect_eq "reachable again: 0" 0 $?
+err=$(GUEST_INVENTORY="$T/never.db" LIBVIRT_DEFAULT_URI="test://$T/none.xml" \
+    "$GUEST" list 2>&1 >/dev/null); expect_eq "unreachable, no cache: 3" 3 $?
+expect_eq "unreachable, no cache: one line" "guest: list: warning: env:0 test://T/none.xml: nothing cached yet: cannot reach test://T/none.xml: XML error: failed to parse xml document 'T/none.xml'" "$(echo "$err" | norm)"
 
 # A corrupt file and a foreign database are moved aside and rebuilt.
 export GUEST_INVENTORY="$T/bad/inventory.db"

@@ -69,7 +69,7 @@ err=$("$GUEST" -C "unix:$T/none.sock" socat 2>&1 </dev/null); rc=$?
 expect_eq "nothing listening: status 1" 1 $rc
 expect_eq "nothing listening: message" "guest: socat: cannot connect to unix:$T/none.sock: no such socket" "$err"
 err=$("$GUEST" socat 0 3 2>&1); expect_eq "socat needs a port: status 2" 2 $?
-expect_in "socat needs a port: message" "give ENV CID PORT" "$err"
+expect_in "socat needs a port: message" "give ENV GUEST PORT" "$err"
 err=$("$GUEST" socat-listen 0 x 2>&1); expect_in "socat-listen bad port" "'x' is not a port" "$err"
 
 finish
