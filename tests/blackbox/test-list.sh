@@ -106,6 +106,21 @@ expect_in "wrong VM explained" "db1 (env 0, CID 42): the agent there runs in VM 
 err=$("$GUEST" info lab db1 2>&1); expect_eq "info checks too" 255 $?
 stop_agent
 
+# socat-listen ENV PORT listens where the environment's guests connect.
+"$GUEST" env add "test://$T/node.xml" --name fc \
+    --transport "hvsock:$T/fc.vsock:%p" >/dev/null
+"$GUEST" socat-listen fc 5000 </dev/null >/dev/null 2>&1 & sl=$!
+check "socat-listen on a hybrid-vsock env: PATH_PORT" \
+    wait_for_socket "$T/fc.vsock_5000"
+kill $sl; wait $sl 2>/dev/null
+err=$("$GUEST" socat-listen lab 5000 2>&1); expect_eq "per-domain socket: 1" 1 $?
+expect_in "per-domain socket explained" "say which socket to listen on with -C" "$err"
+"$GUEST" env remove fc
+err=$("$GUEST" env add "test://$T/absent.xml" --name gone 2>&1)
+expect_eq "unreachable env is still added" 0 $?
+expect_in "unreachable env: a warning" "warning: added, but cannot reach" "$err"
+"$GUEST" env remove gone
+
 "$GUEST" env remove lab; expect_eq "env remove" 0 $?
 expect_eq "removed env's guests are gone" "" \
     "$("$GUEST" list --cached 0 2>/dev/null)"
