@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <linux/vm_sockets.h>
 
 #include "agent.h"
+#include "guest/copy.h"
 #include "guest/transport.h"
 #include "guest/util.h"
 #include "version.h"
@@ -31,7 +33,7 @@
 #define MAX_SESSIONS	1024
 
 struct agent agent;
-const char *const agent_services[] = { "exec", "info", NULL };
+const char *const agent_services[] = { "exec", "info", "copy", NULL };
 
 struct listener {
 	int			fd;
@@ -79,7 +81,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: guest-agent [--listen ADDR]... [--allow-cid CID]... "
-	    "[--vm-uuid UUID] [-v]\n"
+	    "[--vm-uuid UUID] [--state-dir DIR] [-v]\n"
 	    "\n"
 	    "  -l, --listen ADDR     vsock:PORT or unix:PATH (default vsock:%d);\n"
 	    "                        sockets passed by systemd (LISTEN_FDS) win\n"
@@ -88,6 +90,8 @@ usage(FILE *f)
 	    "  -u, --vm-uuid UUID    the VM's UUID to report, where\n"
 	    "                        /sys/class/dmi/id/product_uuid is not it\n"
 	    "                        (Firecracker, Cloud Hypervisor)\n"
+	    "  -s, --state-dir DIR   where to keep state (default\n"
+	    "                        /var/lib/guest-agent)\n"
 	    "  -v, --verbose         log every connection to stderr\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            this help\n", GUEST_PORT_DEFAULT);
@@ -244,12 +248,15 @@ main(int argc, char **argv)
 		{ "listen",	required_argument,	NULL, 'l' },
 		{ "allow-cid",	required_argument,	NULL, 'a' },
 		{ "vm-uuid",	required_argument,	NULL, 'u' },
+		{ "state-dir",	required_argument,	NULL, 's' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *addrs[MAX_LISTEN], *vm_uuid = NULL;
+	const char *state = "/var/lib/guest-agent";
+	static char journal[4096];
 	size_t n_addrs = 0, i;
 	struct guest_error err;
 	struct pollfd pfds[MAX_LISTEN + 1];
@@ -262,7 +269,7 @@ main(int argc, char **argv)
 
 	guest_sanitize_stdfds();
 	agent.policy.self_uid = geteuid();
-	while ((c = getopt_long(argc, argv, "l:a:u:vVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:a:u:s:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (n_addrs == MAX_LISTEN) {
@@ -283,6 +290,9 @@ main(int argc, char **argv)
 				    "not a CID\n", optarg);
 				return 2;
 			}
+			break;
+		case 's':
+			state = optarg;
 			break;
 		case 'u':
 			if (!uuid_valid(optarg)) {
@@ -316,6 +326,16 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	guest_identity_read(&agent.id);
+	/* guest cp's temps: where they were made is journalled, and what
+	 * a killed session left is removed now. */
+	if ((mkdir(state, 0700) == 0 || errno == EEXIST) &&
+	    snprintf(journal, sizeof journal, "%s/cp-temps", state) <
+	    (int)sizeof journal && access(state, W_OK) == 0) {
+		agent.journal = journal;
+		guest_copy_sweep(journal);
+	} else
+		agent_log("no state directory %s (%s): temps of interrupted "
+		    "copies will not be swept", state, strerror(errno));
 	if (vm_uuid != NULL) {
 		for (i = 0; vm_uuid[i] != '\0'; i++)
 			agent.id.vm_uuid[i] = (char)tolower(

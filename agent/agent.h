@@ -16,6 +16,7 @@ struct agent {
 	struct guest_policy	policy;
 	struct guest_identity	id;
 	int			verbose;
+	const char		*journal;	/* directories with cp temps */
 };
 
 extern struct agent agent;
@@ -30,6 +31,7 @@ int	session_run(int fd, const char *peer);
 /* Services.  Each owns the connection until it returns. */
 int	exec_serve(struct guest_conn *, const Guest__V1__ExecRequest *);
 int	info_serve(struct guest_conn *, const Guest__V1__InfoRequest *);
+int	copy_serve(struct guest_conn *, const Guest__V1__CopyRequest *);
 
 /* User lookups that still work in a static agent (user.c). */
 struct passwd *agent_getpwnam(const char *name);

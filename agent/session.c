@@ -94,6 +94,9 @@ session_run(int fd, const char *peer)
 	case GUEST__V1__MESSAGE__BODY_INFO_REQUEST:
 		status = info_serve(&c, m.pb->info_request);
 		break;
+	case GUEST__V1__MESSAGE__BODY_COPY_REQUEST:
+		status = copy_serve(&c, m.pb->copy_request);
+		break;
 	default:
 		agent_log("%s: expected a request, got %s", peer,
 		    guest_msg_name(m.type));

@@ -40,6 +40,7 @@ extern const struct cmd_entry cmd_socat_entry;
 extern const struct cmd_entry cmd_socat_listen_entry;
 extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_env_entry;
+extern const struct cmd_entry cmd_cp_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);

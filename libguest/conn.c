@@ -275,6 +275,9 @@ guest_error_code_name(int code)
 	case GUEST__V1__ERROR_CODE__ERROR_DENIED:	return "denied";
 	case GUEST__V1__ERROR_CODE__ERROR_NOT_FOUND:	return "not found";
 	case GUEST__V1__ERROR_CODE__ERROR_INTERNAL:	return "internal error";
+	case GUEST__V1__ERROR_CODE__ERROR_EXISTS:	return "in the way";
+	case GUEST__V1__ERROR_CODE__ERROR_NO_SPACE:	return "no space left";
+	case GUEST__V1__ERROR_CODE__ERROR_IO:		return "I/O error";
 	default:					return "error";
 	}
 }

@@ -236,6 +236,13 @@ guest_msg_name(Guest__V1__Message__BodyCase c)
 	case GUEST__V1__MESSAGE__BODY_CREDIT:		return "credit";
 	case GUEST__V1__MESSAGE__BODY_INFO_REQUEST:	return "info_request";
 	case GUEST__V1__MESSAGE__BODY_INFO_REPLY:	return "info_reply";
+	case GUEST__V1__MESSAGE__BODY_COPY_REQUEST:	return "copy_request";
+	case GUEST__V1__MESSAGE__BODY_COPY_TOTALS:	return "copy_totals";
+	case GUEST__V1__MESSAGE__BODY_FILE_HEADER:	return "file_header";
+	case GUEST__V1__MESSAGE__BODY_FILE_HOLE:	return "file_hole";
+	case GUEST__V1__MESSAGE__BODY_FILE_END:		return "file_end";
+	case GUEST__V1__MESSAGE__BODY_FILE_RESULT:	return "file_result";
+	case GUEST__V1__MESSAGE__BODY_COPY_DONE:	return "copy_done";
 	default:					return "unknown";
 	}
 }

@@ -28,6 +28,7 @@ enum guest_stream {
 	GUEST_STREAM_STDIN = 0,
 	GUEST_STREAM_STDOUT = 1,
 	GUEST_STREAM_STDERR = 2,
+	GUEST_STREAM_FILE = 3,	/* guest cp: file content */
 };
 
 typedef Guest__V1__Message GuestMessage;
