@@ -208,6 +208,8 @@ struct sender {
 	struct guest_error	*e;
 };
 
+static int pump_once(struct sender *);
+
 static int
 add_item(struct sender *s, const char *src, const char *rel,
     const struct stat *st, const char *error)
@@ -382,17 +384,14 @@ pump_once(struct sender *s)
 	return 0;
 }
 
-/* A round; with wait, then block until the socket can take more or has
- * something to read (at most until deadline), and do another. */
+/* Block until the socket can take more (when there is more to send) or
+ * has something to read; a peer silent until deadline has gone away. */
 static int
-pump(struct sender *s, bool wait, int64_t deadline)
+wait_io(struct sender *s, int64_t deadline)
 {
 	struct pollfd p;
 	int64_t left;
-	int r;
 
-	if ((r = pump_once(s)) < 0 || !wait)
-		return r;
 	for (;;) {
 		p.fd = s->c->fd;
 		p.events = POLLIN | (s->c->tx_count > 0 ? POLLOUT : 0);
@@ -404,7 +403,42 @@ pump(struct sender *s, bool wait, int64_t deadline)
 			return guest_error_set(s->e, -errno, "poll: %s",
 			    strerror(errno));
 		if (p.revents != 0)
-			return pump_once(s);
+			return 0;
+	}
+}
+
+enum until { ROOM, NOT_FULL, BUFFER, FINISHED };
+
+static bool
+reached(const struct sender *s, enum until u)
+{
+	switch (u) {
+	case ROOM:	return guest_conn_tx_room(s->c, 1);
+	case NOT_FULL:	return !guest_conn_tx_full(s->c);
+	case BUFFER:	return !s->busy[s->next];
+	default:	return s->done && s->c->tx_count == 0;
+	}
+}
+
+/* Move bytes both ways until u holds. */
+static int
+pump_until(struct sender *s, enum until u)
+{
+	int64_t deadline = guest_now_ms() + IDLE_MS;
+	uint64_t answers = s->p.entries;
+	int r;
+
+	for (;;) {
+		if ((r = pump_once(s)) < 0)
+			return r;
+		if (reached(s, u))
+			return 0;
+		if (s->p.entries != answers) {	/* the peer is alive */
+			answers = s->p.entries;
+			deadline = guest_now_ms() + IDLE_MS;
+		}
+		if ((r = wait_io(s, deadline)) < 0)
+			return r;
 	}
 }
 
@@ -414,9 +448,8 @@ queue(struct sender *s, const GuestMessage *m)
 {
 	int r;
 
-	while (!guest_conn_tx_room(s->c, 1))
-		if ((r = pump(s, true, guest_now_ms() + IDLE_MS)) < 0)
-			return r;
+	if (!reached(s, ROOM) && (r = pump_until(s, ROOM)) < 0)
+		return r;
 	if ((r = guest_conn_send(s->c, m)) < 0)
 		return guest_error_set(s->e, r, "cannot queue a message: %s",
 		    strerror(-r));
@@ -428,9 +461,8 @@ queue_data(struct sender *s, unsigned k, size_t len)
 {
 	int r;
 
-	while (guest_conn_tx_full(s->c))
-		if ((r = pump(s, true, guest_now_ms() + IDLE_MS)) < 0)
-			return r;
+	if (!reached(s, NOT_FULL) && (r = pump_until(s, NOT_FULL)) < 0)
+		return r;
 	r = guest_conn_send_data(s->c, GUEST_STREAM_FILE, s->buf[k], len,
 	    &s->busy[k]);
 	if (r < 0)
@@ -450,9 +482,8 @@ take_buffer(struct sender *s, unsigned *k)
 {
 	int r;
 
-	while (s->busy[s->next])
-		if ((r = pump(s, true, guest_now_ms() + IDLE_MS)) < 0)
-			return r;
+	if (!reached(s, BUFFER) && (r = pump_until(s, BUFFER)) < 0)
+		return r;
 	*k = s->next;
 	s->next = (s->next + 1) % NBUF;
 	return 0;
@@ -642,7 +673,6 @@ guest_copy_send(struct guest_conn *c, char *const *paths, size_t n,
 	Guest__V1__CopyTotals ct = GUEST__V1__COPY_TOTALS__INIT;
 	Guest__V1__CopyDone cd = GUEST__V1__COPY_DONE__INIT;
 	char name[NAME_MAX + 1];
-	int64_t deadline;
 	size_t i;
 	int r = 0;
 
@@ -681,15 +711,8 @@ guest_copy_send(struct guest_conn *c, char *const *paths, size_t n,
 	if ((r = queue(&s, &m)) < 0)
 		goto out;
 	/* Everything out; then every answer in, up to the receiver's end. */
-	deadline = guest_now_ms() + IDLE_MS;
-	while (!s.done || s.c->tx_count > 0) {
-		uint64_t before = s.p.entries;
-
-		if ((r = pump(&s, true, deadline)) < 0)
-			goto out;
-		if (s.p.entries != before)
-			deadline = guest_now_ms() + IDLE_MS;
-	}
+	if ((r = pump_until(&s, FINISHED)) < 0)
+		goto out;
 	progress(cb, &s.p);
 out:
 	if (out != NULL)
@@ -1078,6 +1101,26 @@ apply_fixes(struct receiver *r)
 	stack_pop(r, 0);
 }
 
+/* An entry refused at its header: answered now, or for a regular file
+ * once its bytes have gone by (they are read and dropped). */
+static int
+refuse(struct receiver *r, const FileHeader *fh, int err, const char *why)
+{
+	if (fh->kind != GUEST__V1__FILE_KIND__FILE_REGULAR)
+		return send_result(r, fh->id, fh->path, err, why);
+	r->active = true;
+	r->id = fh->id;
+	r->fd = -1;
+	r->tmp[0] = '\0';
+	r->size = fh->size;
+	r->unknown = fh->size_unknown;
+	r->got = 0;
+	if ((r->path = strdup(fh->path)) == NULL)
+		return guest_error_set(r->e, -ENOMEM, "out of memory");
+	entry_fail(r, err, "%s", why);
+	return 0;
+}
+
 static int
 on_header(struct receiver *r, const FileHeader *fh)
 {
@@ -1093,19 +1136,18 @@ on_header(struct receiver *r, const FileHeader *fh)
 	if (fh->error != NULL && fh->error[0] != '\0')
 		return send_result(r, fh->id, fh->path, EIO, fh->error);
 	if (split(r, fh->path, comp, &k, why, sizeof why) < 0)
-		return send_result(r, fh->id, fh->path, EINVAL, why);
+		return refuse(r, fh, EINVAL, why);
 	if (r->stream) {
 		if (k != 1 || fh->kind != GUEST__V1__FILE_KIND__FILE_REGULAR) {
-			rc = send_result(r, fh->id, fh->path, EISDIR,
-			    "only a regular file can go to standard output");
+			rc = refuse(r, fh, EISDIR, "only a regular file can go "
+			    "to standard output");
 			goto out;
 		}
 		pfd = -1;
 	} else if ((rc = enter(r, comp, k - 1, &pfd)) < 0) {
 		err = -rc;
-		rc = send_result(r, fh->id, fh->path, err, err == ENOTDIR ?
-		    "a parent is not a directory (a link is never followed)" :
-		    NULL);
+		rc = refuse(r, fh, err, err == ENOTDIR ? "a parent is not a "
+		    "directory (a link is never followed)" : strerror(err));
 		goto out;
 	}
 	switch (fh->kind) {
@@ -1300,8 +1342,9 @@ on_end(struct receiver *r, const Guest__V1__FileEnd *fe)
 			(void)fsync(r->parentfd);
 		}
 	}
-	rc = send_result(r, r->id, where(r, r->name, dpath, sizeof dpath),
-	    r->err, r->err ? r->why : NULL);
+	rc = send_result(r, r->id, r->name == NULL ? r->path :
+	    where(r, r->name, dpath, sizeof dpath), r->err,
+	    r->err ? r->why : NULL);
 	entry_clear(r);
 	return rc;
 }
