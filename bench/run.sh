@@ -5,21 +5,26 @@
 #
 #   bench/run.sh            full run (a few minutes)
 #   bench/run.sh --quick    fewer rounds, for a smoke test
+#   bench/run.sh [--quick] SECTION...   only these: startup exec bulk
+#                           socat cp list
 set -eu
 cd "$(dirname "$0")/.."
 quick=0
-[ "${1:-}" = --quick ] && quick=1
+[ "${1:-}" = --quick ] && { quick=1; shift; }
+sections=" ${*:-startup exec bulk socat cp list} "
+want() { case $sections in *" $1 "*) return 0 ;; esac; return 1; }
 scripts/deps.sh build bench
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGUEST_TESTS=OFF >/dev/null
 cmake --build build-bench -j "$(nproc)" >/dev/null
 B=$PWD/build-bench/bench
 G=$PWD/build-bench/guest
 dir=$(mktemp -d)
+shm=$(mktemp -d /dev/shm/guest-bench.XXXXXX)	# cp's files: tmpfs
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ -f "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null
-	rm -rf "$dir"
+	rm -rf "$dir" "$shm"
 }
 trap cleanup EXIT INT TERM
 # Listening, not just bound (flag 0x10000 in /proc/net/unix).
@@ -52,11 +57,15 @@ PidFile $dir/sshd.pid
 UsePAM no
 StrictModes no
 PermitRootLogin prohibit-password
+Subsystem sftp /usr/lib/openssh/sftp-server
 CONF
 	/usr/sbin/sshd -f "$dir/sshd_config"
 	SSH=(ssh -F none -i "$dir/userkey" -p 22022 -o StrictHostKeyChecking=no
 	    -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes
 	    "$(id -un)@127.0.0.1")
+	SCP=(scp -q -F none -i "$dir/userkey" -P 22022 -o StrictHostKeyChecking=no
+	    -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes)
+	HOST="$(id -un)@127.0.0.1"
 	for i in $(seq 1 50); do "${SSH[@]}" true 2>/dev/null && break; sleep 0.1; done
 fi
 
@@ -71,10 +80,13 @@ echo
 echo "| measurement | guest | baseline | ratio | target |"
 echo "|---|---|---|---|---|"
 
+if want startup; then
 out=$("$B/timeit" -n $N1 -- "$G" --version ::: "$B/empty")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); e=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| start-up: \`guest --version\` vs an empty dynamic binary (median) | ${g} µs | ${e} µs | $(ratio "$g" "$e")x | ≤ 2x |"
+fi
 
+if want exec; then
 if [ ${#SSH[@]} -gt 0 ]; then
 	out=$("$B/timeit" -n $N2 -- $G $A vsh -- true ::: "$B/exec-floor" run "$dir/floor.sock" true ::: "${SSH[@]}" true)
 	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
@@ -85,7 +97,9 @@ fi
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); f=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| one-shot exec: \`guest vsh -- true\` vs a minimal exec round trip (median) | ${g} µs | ${f} µs | $(ratio "$g" "$f")x | ≤ 1.5x |"
 [ -n "$s" ] && echo "| one-shot exec: \`guest vsh -- true\` vs \`ssh localhost true\` (median) | ${g} µs | ${s} µs | $(ratio "$g" "$s")x | (faster) |"
+fi
 
+if want bulk; then
 out=$("$B/timeit" -n $NB -w 1 -- sh -c "head -c $BULK /dev/zero | $G $A vsh -T -- cat" ::: sh -c "head -c $BULK /dev/zero | $B/rawcat run $dir/raw.sock")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| bulk without PTY: $((BULK >> 20)) MiB through \`vsh -T -- cat\` vs \`cat\` on a raw socket | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.7 |"
@@ -93,10 +107,12 @@ echo "| bulk without PTY: $((BULK >> 20)) MiB through \`vsh -T -- cat\` vs \`cat
 out=$("$B/timeit" -n $NB -w 1 -- $G $A vsh -t -- head -c $PTYB /dev/zero ::: "$B/ptylocal" head -c $PTYB /dev/zero)
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); p=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| bulk through a PTY: $((PTYB >> 20)) MiB from \`vsh -t -- head\` vs a local PTY relay | $(mbs $PTYB "$g") MB/s | $(mbs $PTYB "$p") MB/s | $(ratio "$p" "$g") | ≥ 0.9 |"
+fi
 
 # The socat rows: a producer that writes 1 MiB blocks, so the relay, not
 # the producer, is what is measured; then the same with `head -c`, whose
 # 8 KiB writes make the producer share the two cores with the relay.
+if want socat; then
 SRC="dd if=/dev/zero bs=1M count=$((BULK >> 20)) status=none"
 out=$("$B/timeit" -n $NB -w 1 -- sh -c "$SRC | $G -C unix:$dir/sink.sock socat" \
     ::: sh -c "$SRC | $B/rawcat run $dir/sink.sock" \
@@ -111,10 +127,57 @@ out=$("$B/timeit" -n $NB -w 1 -- sh -c "head -c $BULK /dev/zero | $G -C unix:$di
     ::: sh -c "head -c $BULK /dev/zero | socat -b 262144 - UNIX-CONNECT:$dir/sink.sock")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); s256=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| socat relay, fed by \`head -c\` (8 KiB writes): \`guest socat\` vs \`socat -b 262144\` | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$s256") MB/s | $(ratio "$s256" "$g")x | (producer-bound) |"
+fi
+
+# guest cp, on tmpfs (so the disk does not decide): one big file pushed
+# and pulled against the floor (sendfile into a bare socket, written out
+# on the other side) and scp over loopback; a tree of 10,000 files of
+# 4 KiB against a local tar c | tar x and scp -r.
+if want cp; then
+"$B/rawfile" serve "$dir/rawfile.sock" "$shm/raw.out" & pids+=($!)
+waitsock "$dir/rawfile.sock"
+head -c $BULK /dev/urandom >"$shm/big"
+cand=("$G" $A cp -q "$shm/big" ":$shm/push.out" ::: "$B/rawfile" send "$dir/rawfile.sock" "$shm/big")
+[ ${#SSH[@]} -gt 0 ] && cand+=(::: "${SCP[@]}" "$shm/big" "$HOST:$shm/scp.out")
+out=$("$B/timeit" -n $NB -w 1 -- "${cand[@]}")
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| cp push: $((BULK >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
+if [ ${#SSH[@]} -gt 0 ]; then
+	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+	echo "| cp push: \`guest cp\` vs \`scp\` over loopback | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
+fi
+cand=("$G" $A cp -q ":$shm/big" "$shm/pull.out" ::: "$B/rawfile" send "$dir/rawfile.sock" "$shm/big")
+[ ${#SSH[@]} -gt 0 ] && cand+=(::: "${SCP[@]}" "$HOST:$shm/big" "$shm/scp.in")
+out=$("$B/timeit" -n $NB -w 1 -- "${cand[@]}")
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| cp pull: $((BULK >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
+if [ ${#SSH[@]} -gt 0 ]; then
+	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+	echo "| cp pull: \`guest cp\` vs \`scp\` over loopback | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
+fi
+rm -f "$shm"/*.out "$shm/scp.in" "$shm/big"
+mkdir -p "$shm/tree" "$shm/t1" "$shm/t2" "$shm/t3"
+for d in $(seq 1 100); do
+	mkdir "$shm/tree/d$d"
+	for f in $(seq 1 100); do head -c 4096 /dev/urandom >"$shm/tree/d$d/f$f"; done
+done
+NT=$NB; [ $quick = 1 ] && NT=2
+cand=("$G" $A cp -q -r "$shm/tree" ":$shm/t1/" ::: sh -c "tar c -C $shm tree | tar x -C $shm/t2")
+[ ${#SSH[@]} -gt 0 ] && cand+=(::: "${SCP[@]}" -r "$shm/tree" "$HOST:$shm/t3/")
+out=$("$B/timeit" -n $NT -w 1 -- "${cand[@]}")
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| cp -r: 10,000 files of 4 KiB, \`guest cp -r\` vs a local \`tar c \| tar x\` | $(awk -v u="$g" 'BEGIN { printf "%.2f", u / 1e6 }') s | $(awk -v u="$r" 'BEGIN { printf "%.2f", u / 1e6 }') s | $(ratio "$r" "$g") | ≥ 0.7 |"
+if [ ${#SSH[@]} -gt 0 ]; then
+	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+	echo "| cp -r: \`guest cp -r\` vs \`scp -r\` over loopback | $(awk -v u="$g" 'BEGIN { printf "%.2f", u / 1e6 }') s | $(awk -v u="$s" 'BEGIN { printf "%.2f", u / 1e6 }') s | $(ratio "$s" "$g")x | ≥ 25x |"
+fi
+rm -rf "$shm/tree" "$shm/t1" "$shm/t2" "$shm/t3"
+fi
 
 # guest list against virsh list --all on libvirt's test driver, which both
 # pay for on open (it parses the node XML: ~0.2 ms per domain).  guest has
 # refreshed once before (its steady state: XML only for changed ids).
+if want list; then
 if [ $quick = 1 ]; then NL="10 100 1000"; else NL="10 100 1000 5000"; fi
 declare -A lg lv
 for n in $NL; do
@@ -138,3 +201,4 @@ for n in $NL; do
 	[ "$n" = 10 ] && continue
 	echo "| $n | $(awk -v a="${lg[$n]}" -v b="${lg[10]}" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / (n - 10) }') µs | $(awk -v a="${lv[$n]}" -v b="${lv[10]}" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / (n - 10) }') µs |"
 done
+fi
