@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "guest/copy.h"
+#include "guest/transport.h"
 
 static void
 logged(void *arg, const char *path, const char *msg)
@@ -32,6 +33,8 @@ copy_serve(struct guest_conn *c, const Guest__V1__CopyRequest *req)
 	struct guest_error e = { 0 };
 	int r;
 
+	/* Big socket buffers for bulk, as the host's side has. */
+	guest_socket_tune(c->fd);
 	if (req->pull) {
 		if (req->n_paths == 0) {
 			guest_conn_send_error(c,

@@ -103,7 +103,9 @@ show(void *arg, const struct guest_copy_progress *p)
 	double secs, rate;
 	char done[32], total[32], r[32], eta[32] = "";
 
-	if (!ui->bar || (now - ui->last < 100 && p->bytes < p->total_bytes))
+	/* Nothing for copies that are over at once; then ten a second. */
+	if (!ui->bar || now - ui->start < 300 ||
+	    (now - ui->last < 100 && p->bytes < p->total_bytes))
 		return;
 	ui->last = now;
 	secs = (double)(now - ui->start) / 1000.0;

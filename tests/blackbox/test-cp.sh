@@ -135,12 +135,12 @@ expect_eq "no temps left (agent and host sweeps)" "" \
     "$(find "$D" "$T/back" -name '.guest-cp.*')"
 
 # The agent's session killed mid-transfer: a clear error, quickly.
-("${G[@]}" cp -q "$S/sparse" "$T/new" "$S/sub/big" ":$D/" >"$T/cut.out" 2>&1; echo $? >"$T/cut.rc") &
+("${G[@]}" cp -q "$T/new" "$T/old" "$T/new" "$T/old" ":$D/" >"$T/cut.out" 2>&1; echo $? >"$T/cut.rc") &
 for i in $(seq 1 100); do
 	s=$(pgrep -P "$AGENT_PID" | head -n 1); [ -n "$s" ] && break; sleep 0.02
 done
 kill -KILL "$s"
-for i in $(seq 1 50); do [ -s "$T/cut.rc" ] && break; sleep 0.1; done
+for i in $(seq 1 100); do [ -s "$T/cut.rc" ] && break; sleep 0.1; done
 expect_eq "agent killed: 255" 255 "$(cat "$T/cut.rc" 2>/dev/null)"
 expect_in "agent killed: explained" "connection was lost" "$(cat "$T/cut.out")"
 

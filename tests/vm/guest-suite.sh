@@ -39,6 +39,21 @@ for form in "-C vsock:1:9001 vsh" "vsh 0 1"; do
 	ptyrun 24 80 guest $form -- sh -c 'exit 6' >/dev/null; expect_eq "$name PTY shell status" 6 $?
 done
 
+# guest cp over vsock: a tree in and back out, a file both ways.
+mkdir -p /tmp/cps/sub /tmp/cpd /tmp/cpb
+head -c 700000 /dev/urandom >/tmp/cps/big
+echo small >/tmp/cps/sub/small
+ln -s big /tmp/cps/link
+chmod 0751 /tmp/cps/sub/small
+guest cp -q -r -p /tmp/cps 1:/tmp/cpd; expect_eq "cp push -r over vsock" 0 $?
+guest cp -q -r -p 0/1:/tmp/cpd/cps /tmp/cpb; expect_eq "cp pull -r over vsock" 0 $?
+expect_eq "cp round trip: content" "$(sha256sum </tmp/cps/big)" "$(sha256sum </tmp/cpb/cps/big)"
+expect_eq "cp round trip: link" big "$(readlink /tmp/cpb/cps/link)"
+expect_eq "cp round trip: mode" 751 "$(stat -c %a /tmp/cpb/cps/sub/small)"
+expect_eq "cp -C vsock: to stdout" small "$(guest -C vsock:1:9001 cp :/tmp/cps/sub/small -)"
+out=$(guest cp -q /tmp/cps/big 1:/nonexistent/x 2>&1); expect_eq "cp to a missing dir: 1" 1 $?
+expect_in "cp to a missing dir: explained" "no such directory" "$out"
+
 # Many sessions at once.
 i=0
 while [ $i -lt 20 ]; do
