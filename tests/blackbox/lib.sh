@@ -42,7 +42,7 @@ expect_in() {
 
 wait_for_socket() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 400); do	# 20 s: the machine may be busy
 		# Listening, not just bound: the file appears at bind(), a
 		# moment before listen(); flag 0x10000 is __SO_ACCEPTCON.
 		awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 }

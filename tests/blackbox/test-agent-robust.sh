@@ -87,7 +87,8 @@ kill $A2; wait $A2 2>/dev/null
 # Hybrid vsock through a stand-in VMM.
 "$FAKE_VMM" "$T/vmm.sock" 9001 "$SOCK" & VMM=$!
 wait_for_socket "$T/vmm.sock"
-expect_eq "hvsock: a session through CONNECT/OK" hi "$("$GUEST" -C "hvsock:$T/vmm.sock:9001" vsh -- echo hi)"
+out=$("$GUEST" -C "hvsock:$T/vmm.sock:9001" vsh -- echo hi 2>&1)
+expect_eq "hvsock: a session through CONNECT/OK" hi "$out"
 err=$("$GUEST" -C "hvsock:$T/vmm.sock:9002" vsh -- true 2>&1); rc=$?
 expect_eq "hvsock: nothing on the port: 255" 255 $rc
 expect_in "hvsock: nothing on the port explained" "nothing listening on port 9002" "$err"

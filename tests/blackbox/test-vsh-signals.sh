@@ -5,7 +5,7 @@ start_agent
 for sig in INT TERM HUP QUIT; do
 	"${G[@]}" vsh -- sh -c "trap 'echo got $sig; exit 9' $sig; echo ready; sleep 30 & wait" >"$T/out" &
 	pid=$!
-	for i in $(seq 1 100); do grep -q ready "$T/out" 2>/dev/null && break; sleep 0.05; done
+	for i in $(seq 1 400); do grep -q ready "$T/out" 2>/dev/null && break; sleep 0.05; done
 	kill -$sig $pid
 	wait $pid; rc=$?
 	expect_eq "SIG$sig forwarded: status" 9 $rc
@@ -16,7 +16,7 @@ done
 # An uncaught forwarded signal: 128+N.
 "${G[@]}" vsh -- sh -c 'echo ready; exec sleep 30' >"$T/out" &
 pid=$!
-for i in $(seq 1 100); do grep -q ready "$T/out" 2>/dev/null && break; sleep 0.05; done
+for i in $(seq 1 400); do grep -q ready "$T/out" 2>/dev/null && break; sleep 0.05; done
 kill -INT $pid; wait $pid
 expect_eq "uncaught SIGINT is 130" 130 $?
 
