@@ -8,6 +8,8 @@
  *                       to stdout, with the same poll loop and chunk size
  *                       a relay needs
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ main(int argc, char **argv)
 	struct pollfd p[2];
 	ssize_t n;
 	int fd, c, in_open = 1, sz = 1 << 20;
+	size_t pend = 0, off = 0;
 
 	if (argc != 3)
 		return 2;
@@ -59,11 +62,14 @@ main(int argc, char **argv)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
 		return 1;
+	/* Never block writing to the socket: the far end's cat may be
+	 * blocked writing back to us, and then we must go on reading. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	for (;;) {
-		p[0].fd = in_open ? 0 : -1;
+		p[0].fd = in_open && pend == 0 ? 0 : -1;
 		p[0].events = POLLIN;
 		p[1].fd = fd;
-		p[1].events = POLLIN;
+		p[1].events = POLLIN | (pend > 0 ? POLLOUT : 0);
 		if (poll(p, 2, -1) < 0)
 			return 1;
 		if (p[0].revents) {
@@ -71,14 +77,26 @@ main(int argc, char **argv)
 			if (n <= 0) {
 				in_open = 0;
 				shutdown(fd, SHUT_WR);
-			} else if (write(fd, a, (size_t)n) != n)
+			} else {
+				pend = (size_t)n;
+				off = 0;
+			}
+		}
+		if (pend > 0) {
+			n = write(fd, a + off, pend);
+			if (n > 0) {
+				off += (size_t)n;
+				pend -= (size_t)n;
+			} else if (n < 0 && errno != EAGAIN)
 				return 1;
 		}
-		if (p[1].revents) {
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(fd, b, sizeof b);
-			if (n <= 0)
+			if (n == 0)
 				return 0;
-			if (write(1, b, (size_t)n) != n)
+			if (n < 0 && errno != EAGAIN)
+				return 1;
+			if (n > 0 && write(1, b, (size_t)n) != n)
 				return 1;
 		}
 	}

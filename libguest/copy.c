@@ -1138,9 +1138,10 @@ on_header(struct receiver *r, const FileHeader *fh)
 	if (split(r, fh->path, comp, &k, why, sizeof why) < 0)
 		return refuse(r, fh, EINVAL, why);
 	if (r->stream) {
-		if (k != 1 || fh->kind != GUEST__V1__FILE_KIND__FILE_REGULAR) {
-			rc = refuse(r, fh, EISDIR, "only a regular file can go "
-			    "to standard output");
+		if (k != 1 || fh->kind != GUEST__V1__FILE_KIND__FILE_REGULAR ||
+		    r->p.entries > 0) {
+			rc = refuse(r, fh, EISDIR, "only one regular file can "
+			    "go to standard output");
 			goto out;
 		}
 		pfd = -1;
