@@ -339,7 +339,14 @@ loop(struct vsh *v)
 		if (v->c.eof && !v->holding)
 			return fail(v, -ECONNRESET, NULL);
 		r = guest_conn_flush(&v->c);
-		if (r < 0 && r != -EAGAIN)
+		if (r == -EPIPE || r == -ECONNRESET) {
+			/* The agent has closed after its last word: the
+			 * command ended while we still had something to say
+			 * (stdin's end, a signal).  What it said, ExecExit
+			 * included, is still there to be read. */
+			guest_conn_discard(&v->c);
+			v->in_eof = true;
+		} else if (r < 0 && r != -EAGAIN)
 			return fail(v, r, NULL);
 
 		memset(p, 0, sizeof p);
