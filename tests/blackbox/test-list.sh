@@ -104,6 +104,12 @@ ln -s web1.sock "$T/agents/db1.sock"
 err=$("$GUEST" vsh lab db1 -- echo ok 2>&1); expect_eq "wrong VM: 255" 255 $?
 expect_in "wrong VM explained" "db1 (env 0, CID 42): the agent there runs in VM 6695eb01-f6a4-8304-79aa-97f2502e193f, not 1d8b3e5a-0a6e-4b44-9f57-2c4a7a9b8c01 as the inventory says" "$err"
 err=$("$GUEST" info lab db1 2>&1); expect_eq "info checks too" 255 $?
+"$GUEST" cp -q "$FIX/node.xml" "lab/web1:$T/copied.xml"
+check "cp to ENV/NAME:PATH" cmp "$FIX/node.xml" "$T/copied.xml"
+expect_eq "cp from NAME:PATH (env 0)" "$(cat "$FIX/node.xml")" \
+    "$("$GUEST" cp "web1:$T/copied.xml" -)"
+err=$("$GUEST" cp -q "$FIX/node.xml" "lab/db1:$T/x" 2>&1)
+expect_eq "cp checks the VM too" 255 $?
 stop_agent
 
 # socat-listen ENV PORT listens where the environment's guests connect.
