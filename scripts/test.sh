@@ -28,6 +28,14 @@ build-fuzz/tests/fuzz-frame -max_total_time=30 -print_final_stats=0 \
     "$work" 2>build-fuzz/fuzz.log || { tail -n 40 build-fuzz/fuzz.log; exit 1; }
 tail -n 1 build-fuzz/fuzz.log
 rm -rf "$work"
+echo "== libFuzzer: guest cp's receiver against a hostile sender, 20 seconds"
+cmake --build build-fuzz -j "$jobs" --target fuzz-copy
+work=$(mktemp -d)
+cp tests/fuzz/corpus/copy/* "$work/"
+build-fuzz/tests/fuzz-copy -max_total_time=20 -print_final_stats=0 \
+    "$work" 2>build-fuzz/fuzz-copy.log || { tail -n 40 build-fuzz/fuzz-copy.log; exit 1; }
+tail -n 1 build-fuzz/fuzz-copy.log
+rm -rf "$work"
 
 echo "== static agent"
 cmake -S . -B build-static -DGUEST_STATIC_AGENT=ON -DGUEST_TESTS=OFF >/dev/null
