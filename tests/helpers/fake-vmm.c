@@ -40,8 +40,13 @@ pump(int a, int b)
 				p[i].fd = -1;
 				continue;
 			}
-			if (write(fd[1 - i], buf, (size_t)n) != n)
-				return;
+			/* The other side gone (EPIPE): drop this way only;
+			 * what it still has to say must get through, as a
+			 * VMM's relay would let it. */
+			if (write(fd[1 - i], buf, (size_t)n) != n) {
+				shutdown(fd[i], SHUT_RD);
+				p[i].fd = -1;
+			}
 		}
 	}
 }
@@ -82,6 +87,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGCHLD, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);	/* a closed side is handled, not fatal */
 	strcpy(sa.sun_path, argv[1]);
 	unlink(sa.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
