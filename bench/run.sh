@@ -136,29 +136,34 @@ fi
 if want cp; then
 "$B/rawfile" serve "$dir/rawfile.sock" "$shm/raw.out" & pids+=($!)
 waitsock "$dir/rawfile.sock"
-head -c $BULK /dev/urandom >"$shm/big"
+# 256 MiB and 21 runs: on this VM a big file's fresh pages cost wildly
+# different amounts from run to run; more, smaller runs keep the median
+# steady.
+CPB=268435456; NC=21
+[ $quick = 1 ] && { CPB=67108864; NC=5; }
+head -c $CPB /dev/urandom >"$shm/big"
 # Every candidate first removes what it wrote last time, so that each
 # writes a new file: on this VM a file's fresh pages cost much more than
 # pages a truncate has just freed, which would favour an in-place rewrite.
 cand=(sh -c "rm -f $shm/push.out; $G $A cp -q $shm/big :$shm/push.out"
     ::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big")
 [ ${#SSH[@]} -gt 0 ] && cand+=(::: sh -c "rm -f $shm/scp.out; ${SCP[*]} $shm/big $HOST:$shm/scp.out")
-out=$("$B/timeit" -n $NB -w 1 -- "${cand[@]}")
+out=$("$B/timeit" -n $NC -w 2 -- "${cand[@]}")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
-echo "| cp push: $((BULK >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
+echo "| cp push: $((CPB >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
 if [ ${#SSH[@]} -gt 0 ]; then
 	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
-	echo "| cp push: \`guest cp\` vs \`scp\` over loopback | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
+	echo "| cp push: \`guest cp\` vs \`scp\` over loopback | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
 fi
 cand=(sh -c "rm -f $shm/pull.out; $G $A cp -q :$shm/big $shm/pull.out"
     ::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big")
 [ ${#SSH[@]} -gt 0 ] && cand+=(::: sh -c "rm -f $shm/scp.in; ${SCP[*]} $HOST:$shm/big $shm/scp.in")
-out=$("$B/timeit" -n $NB -w 1 -- "${cand[@]}")
+out=$("$B/timeit" -n $NC -w 2 -- "${cand[@]}")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
-echo "| cp pull: $((BULK >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
+echo "| cp pull: $((CPB >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
 if [ ${#SSH[@]} -gt 0 ]; then
 	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
-	echo "| cp pull: \`guest cp\` vs \`scp\` over loopback | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
+	echo "| cp pull: \`guest cp\` vs \`scp\` over loopback | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
 fi
 rm -f "$shm"/*.out "$shm/scp.in" "$shm/big"
 mkdir -p "$shm/tree" "$shm/t1" "$shm/t2" "$shm/t3"
