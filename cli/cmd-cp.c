@@ -140,16 +140,9 @@ host_journal(struct cli *cli, char *buf, size_t n)
 		return;
 	}
 	*slash = '\0';
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
-		/* $XDG_STATE_HOME/guest may need its parents. */
-		char *p;
-
-		for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
-			*p = '\0';
-			(void)mkdir(buf, 0700);
-			*p = '/';
-		}
-		(void)mkdir(buf, 0700);
+	if (guest_mkdir_parents(buf, 0700, true) < 0) {
+		buf[0] = '\0';
+		return;
 	}
 	snprintf(buf + strlen(buf), n - strlen(buf), "/cp-temps");
 }

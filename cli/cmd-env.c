@@ -67,15 +67,7 @@ env_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	}
 	if (open_store(cli, c, GUEST_INV_READONLY, &inv) < 0)
 		return 1;
-	if (inv == NULL) {
-		if ((envs = calloc(1, sizeof *envs)) == NULL ||
-		    guest_env_default(envs) < 0) {
-			free(envs);
-			cli_error(c, "out of memory");
-			return 1;
-		}
-		n = 1;
-	} else if (guest_inventory_envs(inv, &envs, &n, &e) < 0) {
+	if (guest_inventory_envs(inv, &envs, &n, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		guest_inventory_close(inv);
 		return 1;

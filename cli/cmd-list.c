@@ -216,17 +216,14 @@ cmd_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	}
 	r = guest_inventory_open(path, cached ? GUEST_INV_READONLY : 0, &inv,
 	    &e);
-	if (r == -ENOENT && cached) {
-		inv = NULL;
-		if ((envs = calloc(1, sizeof *envs)) == NULL ||
-		    guest_env_default(envs) < 0) {
-			cli_error(c, "out of memory");
-			free(envs);
-			return 1;
-		}
-		nenvs = 1;
-	} else if (r < 0 ||
-	    guest_inventory_envs(inv, &envs, &nenvs, &e) < 0) {
+	if (r == -ENOENT && cached)
+		inv = NULL;		/* nothing stored yet: the default */
+	else if (r < 0) {
+		cli_error(c, "%s", e.msg);
+		rc = 1;
+		goto out;
+	}
+	if (guest_inventory_envs(inv, &envs, &nenvs, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		rc = 1;
 		goto out;

@@ -240,8 +240,7 @@ add_item(struct sender *s, const char *src, const char *rel,
 }
 
 static int
-walk(struct sender *s, const char *src, const char *rel, bool recursive,
-    bool top)
+walk(struct sender *s, const char *src, const char *rel, bool recursive)
 {
 	struct stat st;
 	struct dirent **names = NULL;
@@ -295,7 +294,7 @@ walk(struct sender *s, const char *src, const char *rel, bool recursive,
 				free(sub_src);
 				r = -ENOMEM;
 			} else {
-				r = walk(s, sub_src, sub_rel, true, false);
+				r = walk(s, sub_src, sub_rel, true);
 				free(sub_src);
 				free(sub_rel);
 			}
@@ -303,7 +302,6 @@ walk(struct sender *s, const char *src, const char *rel, bool recursive,
 		free(names[i]);
 	}
 	free(names);
-	(void)top;
 	return r;
 }
 
@@ -684,7 +682,7 @@ guest_copy_send(struct guest_conn *c, char *const *paths, size_t n,
 			r = add_item(&s, paths[i], paths[i], NULL,
 			    "cannot be copied by that name");
 		else
-			r = walk(&s, paths[i], name, o->recursive, true);
+			r = walk(&s, paths[i], name, o->recursive);
 	}
 	for (i = 0; i < NBUF && r == 0; i++)
 		if ((s.buf[i] = malloc(GUEST_DATA_CHUNK)) == NULL)
@@ -1350,36 +1348,6 @@ on_end(struct receiver *r, const Guest__V1__FileEnd *fe)
 	return rc;
 }
 
-static int
-mkdir_parents(const char *path, bool include_last)
-{
-	char buf[PATH_MAX], *p;
-	size_t len;
-
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return -ENAMETOOLONG;
-	len = strlen(buf);
-	while (len > 1 && buf[len - 1] == '/')
-		buf[--len] = '\0';
-	if (!include_last) {
-		if ((p = strrchr(buf, '/')) == NULL)
-			return 0;
-		*p = '\0';
-	}
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char ch = *p;
-
-		*p = '\0';
-		if (buf[0] != '\0' && mkdir(buf, 0777) < 0 && errno != EEXIST)
-			return -errno;
-		*p = ch;
-		if (ch == '\0')
-			return 0;
-	}
-}
-
 /* Where entries go: into dest when it is a directory, else dest names the
  * one source and its parent is the base. */
 static int
@@ -1404,7 +1372,8 @@ recv_setup(struct receiver *r, const char *dest, uint32_t nsources,
 		return guest_error_set(e, -EINVAL, "'%s': not a destination",
 		    dest);
 	if (r->o->parents &&
-	    (rc = mkdir_parents(dest, dir_wanted || nsources > 1)) < 0)
+	    (rc = guest_mkdir_parents(dest, 0777,
+	    dir_wanted || nsources > 1)) < 0)
 		return guest_error_set(e, rc, "%s: cannot create its parents: "
 		    "%s", dest, strerror(-rc));
 	if (stat(dest, &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "guest/inventory.h"
+#include "guest/util.h"
 
 #define APPLICATION_ID	0x47554553	/* "GUES" */
 #define BUSY_MS		10000
@@ -136,31 +137,6 @@ guest_inventory_path(const char *override, char *buf, size_t n,
 		return guest_error_set(e, -ENAMETOOLONG,
 		    "inventory path too long");
 	return 0;
-}
-
-/* mkdir -p for the directories above path, 0700 like ssh's. */
-static int
-make_parents(const char *path, struct guest_error *e)
-{
-	char dir[PATH_MAX], *p;
-
-	snprintf(dir, sizeof dir, "%s", path);
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return guest_error_set(e, -errno, "cannot create %s: %s",
-			    dir, strerror(errno));
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
 }
 
 enum check { CHECK_OK, CHECK_EMPTY, CHECK_BAD };
@@ -307,8 +283,10 @@ guest_inventory_open(const char *path, int flags,
 		    path);
 	if (ro && access(path, F_OK) < 0)
 		return guest_error_set(e, -ENOENT, "no inventory at %s", path);
-	if (!ro && (r = make_parents(path, e)) < 0)
-		return r;
+	/* Its directories 0700, like ssh's. */
+	if (!ro && (r = guest_mkdir_parents(path, 0700, false)) < 0)
+		return guest_error_set(e, r, "cannot create the directories of "
+		    "%s: %s", path, strerror(-r));
 	for (attempt = 0; attempt < 3; attempt++) {
 		if ((inv = calloc(1, sizeof *inv)) == NULL)
 			return guest_error_set(e, -ENOMEM, "out of memory");
@@ -419,7 +397,8 @@ default_uri(void)
 	return s != NULL && *s != '\0' ? s : "qemu:///system";
 }
 
-int
+/* The implicit env 0. */
+static int
 guest_env_default(struct guest_env *out)
 {
 	memset(out, 0, sizeof *out);
@@ -503,6 +482,16 @@ guest_inventory_envs(struct guest_inventory *inv, struct guest_env **out,
 
 	*out = NULL;
 	*n = 0;
+	if (inv == NULL) {		/* no store: only the default */
+		if ((envs = calloc(1, sizeof *envs)) == NULL ||
+		    guest_env_default(envs) < 0) {
+			free(envs);
+			return guest_error_set(e, -ENOMEM, "out of memory");
+		}
+		*out = envs;
+		*n = 1;
+		return 0;
+	}
 	rc = sqlite3_prepare_v2(inv->db, "SELECT id, name, uri, transport, "
 	    "implicit, refreshed, stale_since, stale_reason FROM env "
 	    "ORDER BY id", -1, &st, NULL);
@@ -540,14 +529,9 @@ guest_inventory_envs(struct guest_inventory *inv, struct guest_env **out,
 	 * and a stored one for another URI says nothing about this one. */
 	if (cnt == 0 || (cnt == 1 && envs[0].implicit &&
 	    strcmp(envs[0].uri, default_uri()) != 0)) {
+		sqlite3_finalize(st);
 		guest_env_list_free(envs, cnt);
-		cnt = 0;
-		if ((envs = calloc(1, sizeof *envs)) == NULL ||
-		    guest_env_default(&envs[0]) < 0) {
-			r = guest_error_set(e, -ENOMEM, "out of memory");
-			goto out;
-		}
-		cnt = 1;
+		return guest_inventory_envs(NULL, out, n, e);
 	}
 out:
 	sqlite3_finalize(st);

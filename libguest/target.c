@@ -90,26 +90,28 @@ guest_template_expand(const char *tmpl, int64_t cid, uint32_t port,
 	return expand(tmpl, cid, port, name, uuid, buf, n, e);
 }
 
-bool
-guest_template_needs_domain(const char *tmpl)
+/* Does the template use one of these escapes (%% skipped)? */
+static bool
+template_uses(const char *tmpl, const char *escapes)
 {
 	const char *p;
 
 	for (p = tmpl; (p = strchr(p, '%')) != NULL && p[1] != '\0'; p += 2)
-		if (p[1] == 'n' || p[1] == 'u')
+		if (strchr(escapes, p[1]) != NULL)
 			return true;
 	return false;
+}
+
+bool
+guest_template_needs_domain(const char *tmpl)
+{
+	return template_uses(tmpl, "nu");
 }
 
 static bool
 template_needs_cid(const char *tmpl)
 {
-	const char *p;
-
-	for (p = tmpl; (p = strchr(p, '%')) != NULL && p[1] != '\0'; p += 2)
-		if (p[1] == 'c')
-			return true;
-	return false;
+	return template_uses(tmpl, "c");
 }
 
 int
@@ -184,15 +186,11 @@ lookup_load(struct lookup *l, const char *envspec, bool write,
 	    &l->inv, e);
 	if (r == -EIO && !write)	/* unusable: rebuild it */
 		r = guest_inventory_open(l->path, 0, &l->inv, e);
-	if (r == -ENOENT && !write) {
-		l->inv = NULL;
-		if ((l->envs = calloc(1, sizeof *l->envs)) == NULL ||
-		    guest_env_default(l->envs) < 0)
-			return guest_error_set(e, -ENOMEM, "out of memory");
-		l->nenvs = 1;
-	} else if (r < 0)
+	if (r == -ENOENT && !write)
+		l->inv = NULL;		/* nothing stored yet: the default */
+	else if (r < 0)
 		return r;
-	else if ((r = guest_inventory_envs(l->inv, &l->envs, &l->nenvs, e)) < 0)
+	if ((r = guest_inventory_envs(l->inv, &l->envs, &l->nenvs, e)) < 0)
 		return r;
 	if ((l->env = guest_env_find(l->envs, l->nenvs,
 	    envspec != NULL ? envspec : "0")) == NULL)

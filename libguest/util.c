@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,4 +66,33 @@ guest_sanitize_stdfds(void)
 		(void)fcntl(fd, F_SETFD, 0);
 	if (fd > 2)
 		close(fd);
+}
+
+int
+guest_mkdir_parents(const char *path, mode_t mode, bool include_last)
+{
+	char buf[4096], *p, ch;
+	size_t len;
+
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -ENAMETOOLONG;
+	len = strlen(buf);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (!include_last) {
+		if ((p = strrchr(buf, '/')) == NULL)
+			return 0;
+		*p = '\0';
+	}
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		ch = *p;
+		*p = '\0';
+		if (buf[0] != '\0' && mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = ch;
+		if (ch == '\0')
+			return 0;
+	}
 }

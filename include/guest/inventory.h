@@ -58,14 +58,12 @@ int	guest_inventory_open(const char *path, int flags,
 	    struct guest_inventory **out, struct guest_error *e);
 void	guest_inventory_close(struct guest_inventory *);
 
-/* Environments, in id order; with none configured, the implicit env 0.
- * The caller frees with guest_env_list_free(). */
+/* Environments, in id order; with none configured (or no store: inv
+ * NULL), the implicit env 0.  The caller frees with guest_env_list_free(). */
 int	guest_inventory_envs(struct guest_inventory *, struct guest_env **out,
 	    size_t *n, struct guest_error *e);
 void	guest_env_list_free(struct guest_env *, size_t);
 
-/* The implicit env 0 when nothing is stored (no store at all). */
-int	guest_env_default(struct guest_env *out);
 void	guest_env_clear(struct guest_env *);
 
 /* Find an environment by number or name among envs. */

@@ -4,7 +4,9 @@
 #ifndef GUEST_UTIL_H
 #define GUEST_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 int64_t	guest_now_ms(void);
@@ -15,6 +17,10 @@ void	guest_sanitize_stdfds(void);
 /* poll one fd for events until deadline (guest_now_ms()): 0 when ready,
  * -ETIMEDOUT, or another negative errno. */
 int	guest_wait_fd(int fd, short events, int64_t deadline);
+
+/* mkdir -p of path's parents (and path itself with include_last), new
+ * ones with mode: 0, or a negative errno. */
+int	guest_mkdir_parents(const char *path, mode_t mode, bool include_last);
 
 static inline void
 guest_closep(int *fd)
