@@ -1,5 +1,11 @@
 /*
  * Bounded byte buffer.
+ *
+ * The storage is 64-byte aligned and the live bytes keep their offset
+ * modulo 64 (their "phase") when they are slid or the buffer empties: a
+ * byte's address then matches its position in the stream it was read
+ * from, so payloads a sender aligned in the stream land aligned in
+ * memory, where the kernel copies into them several times faster.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -7,6 +13,9 @@
 #include <unistd.h>
 
 #include "guest/buf.h"
+
+#define ALIGN	64
+#define PHASE(x) ((x) & (ALIGN - 1))
 
 void
 guest_buf_init(struct guest_buf *b, size_t max)
@@ -34,7 +43,7 @@ guest_buf_reset(struct guest_buf *b)
 int
 guest_buf_reserve(struct guest_buf *b, size_t n, uint8_t **p)
 {
-	size_t used = guest_buf_used(b), want;
+	size_t used = guest_buf_used(b), want, phase;
 	uint8_t *nd;
 
 	if (n > b->max || used > b->max - n)
@@ -43,24 +52,28 @@ guest_buf_reserve(struct guest_buf *b, size_t n, uint8_t **p)
 		*p = b->data + b->len;
 		return 0;
 	}
-	/* Slide the live bytes to the front before growing. */
-	if (b->off > 0) {
-		memmove(b->data, b->data + b->off, used);
-		b->off = 0;
-		b->len = used;
+	/* Slide the live bytes to the front (keeping their phase) before
+	 * growing. */
+	phase = PHASE(b->off);
+	if (b->off > phase) {
+		memmove(b->data + phase, b->data + b->off, used);
+		b->off = phase;
+		b->len = phase + used;
 		if (b->cap - b->len >= n) {
 			*p = b->data + b->len;
 			return 0;
 		}
 	}
 	want = b->cap ? b->cap : 4096;
-	while (want < used + n)
+	while (want < phase + used + n)
 		want *= 2;
-	if (want > b->max)
-		want = b->max;
-	nd = realloc(b->data, want);
-	if (nd == NULL)
+	if (want > b->max + ALIGN)
+		want = b->max + ALIGN;
+	if (posix_memalign((void **)&nd, ALIGN, want) != 0)
 		return -ENOMEM;
+	if (used > 0)
+		memcpy(nd + b->off, b->data + b->off, used);
+	free(b->data);
 	b->data = nd;
 	b->cap = want;
 	*p = b->data + b->len;
@@ -80,7 +93,7 @@ guest_buf_consume(struct guest_buf *b, size_t n)
 		n = guest_buf_used(b);
 	b->off += n;
 	if (b->off == b->len)
-		b->off = b->len = 0;
+		b->off = b->len = PHASE(b->off);
 }
 
 int
@@ -110,7 +123,7 @@ guest_buf_read_fd(struct guest_buf *b, int fd, size_t n)
 		return -ENOBUFS;
 	/* Reading into the room already at the end avoids sliding a
 	 * partial frame forward on every read. */
-	if (b->cap == b->max && b->cap - b->len >= 65536 &&
+	if (b->cap >= b->max && b->cap - b->len >= 65536 &&
 	    b->cap - b->len >= n / 4) {
 		p = b->data + b->len;
 		if (n > b->cap - b->len)

@@ -2,7 +2,9 @@
  * Protocol connections: receive buffer, send queue, blocking helpers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ guest_conn_init(struct guest_conn *c, int fd)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = fd;
+	c->pipe[0] = c->pipe[1] = -1;
 	c->cap = GUEST_FRAME_HELLO_MAX;
 	guest_buf_init(&c->rx, RX_MAX);
 }
@@ -47,6 +50,9 @@ guest_conn_discard(struct guest_conn *c)
 {
 	while (c->tx_count > 0)
 		tx_retire(c);
+	/* Whatever the pipe held belonged to those entries. */
+	guest_closep(&c->pipe[0]);
+	guest_closep(&c->pipe[1]);
 }
 
 void
@@ -101,6 +107,7 @@ guest_conn_send(struct guest_conn *c, const GuestMessage *m)
 	p[3] = (uint8_t)len;
 	guest__v1__message__pack(m, p + GUEST_FRAME_HDR);
 	t->head_len = GUEST_FRAME_HDR + len;
+	c->tx_total += t->head_len;
 	c->tx_count++;
 	return 0;
 }
@@ -115,7 +122,8 @@ guest_conn_send_data(struct guest_conn *c, uint32_t stream,
 		return -EMSGSIZE;
 	if ((t = tx_slot(c)) == NULL)
 		return -ENOBUFS;
-	t->head_len = guest_data_header(t->head, stream, n);
+	t->head_len = guest_data_header(t->head, stream, n, c->tx_total);
+	c->tx_total += t->head_len + n;
 	t->payload = payload;
 	t->payload_len = n;
 	t->busy = busy;
@@ -123,6 +131,130 @@ guest_conn_send_data(struct guest_conn *c, uint32_t stream,
 		*busy = true;
 	c->tx_count++;
 	return 0;
+}
+
+/* Splice pages -------------------------------------------------------- */
+
+/* A pipe as deep as the file data a sender keeps in flight. */
+#define PIPE_SIZE	(1024 * 1024)
+
+static bool
+pipe_ready(struct guest_conn *c)
+{
+	if (c->pipe[1] >= 0)
+		return true;
+	if (pipe2(c->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		c->pipe[0] = c->pipe[1] = -1;
+		return false;
+	}
+	(void)fcntl(c->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
+	return true;
+}
+
+int
+guest_conn_send_file_data(struct guest_conn *c, uint32_t stream,
+    const uint8_t *payload, size_t n, bool *busy, int fd, off_t off)
+{
+	struct guest_tx *t;
+	ssize_t m;
+	int r;
+
+	if ((r = guest_conn_send_data(c, stream, payload, n, busy)) < 0)
+		return r;
+	if (c->no_splice || !pipe_ready(c))
+		return 0;
+	t = &c->txq[(c->tx_head + c->tx_count - 1) % GUEST_TXQ_LEN];
+	/* Page references into the pipe; a full pipe or a short move just
+	 * leaves the rest to be sent from payload. */
+	while (t->piped < n) {
+		m = splice(fd, &off, c->pipe[1], NULL, n - t->piped,
+		    SPLICE_F_NONBLOCK);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m < 0 && errno != EAGAIN)
+			c->no_splice = true;	/* this file system cannot */
+		if (m <= 0)
+			break;
+		t->piped += (size_t)m;
+	}
+	return 0;
+}
+
+/* Throw away the entry's bytes still in the pipe (it will send them
+ * from its payload instead). */
+static int
+pipe_drop(struct guest_conn *c, struct guest_tx *t)
+{
+	uint8_t scratch[16384];
+	size_t done = t->sent > t->head_len ? t->sent - t->head_len : 0;
+	size_t left = t->piped - done;
+	ssize_t m;
+
+	while (left > 0) {
+		m = read(c->pipe[0], scratch, left < sizeof scratch ? left :
+		    sizeof scratch);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0)
+			return -EIO;	/* cannot happen: they are there */
+		left -= (size_t)m;
+	}
+	t->piped = done;
+	return 0;
+}
+
+/* Move the head entry's piped bytes to the socket: 0 when they are all
+ * gone (or will go from payload), -EAGAIN, or a broken connection. */
+static int
+flush_piped_sig(struct guest_conn *c, struct guest_tx *t)
+{
+	ssize_t m;
+
+	while (t->sent < t->head_len + t->piped) {
+		if (c->no_splice)
+			return pipe_drop(c, t);
+		m = splice(c->pipe[0], NULL, c->fd, NULL,
+		    t->head_len + t->piped - t->sent,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MORE);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
+		if (m < 0 && (errno == EINVAL || errno == EOPNOTSUPP ||
+		    errno == ENOSYS)) {
+			c->no_splice = true;	/* this socket cannot */
+			continue;
+		}
+		if (m < 0)
+			return -errno;
+		if (m == 0)
+			return -EIO;
+		t->sent += (size_t)m;
+	}
+	return 0;
+}
+
+/* splice(2) has no MSG_NOSIGNAL: a peer that went away raises SIGPIPE,
+ * which must not kill the program using the library.  Hold it blocked
+ * and take back one that this call raised. */
+static int
+flush_piped(struct guest_conn *c, struct guest_tx *t)
+{
+	static const struct timespec now;
+	sigset_t pipe_only, old, pending;
+	bool was_pending;
+	int r;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	r = flush_piped_sig(c, t);
+	if (r == -EPIPE && !was_pending)
+		(void)sigtimedwait(&pipe_only, NULL, &now);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 int
@@ -134,19 +266,32 @@ guest_conn_flush(struct guest_conn *c)
 	unsigned i, n;
 	size_t first, hl;
 	ssize_t w;
-	int iovcnt;
+	int iovcnt, r;
 
 	while (c->tx_count > 0) {
+		t = &c->txq[c->tx_head];
+		if (t->piped > 0 && t->sent >= t->head_len) {
+			if ((r = flush_piped(c, t)) < 0)
+				return r;
+			if (t->sent == t->head_len + t->payload_len) {
+				tx_retire(c);
+				continue;
+			}
+		}
 		iovcnt = 0;
 		n = c->tx_count < 16 ? c->tx_count : 16;
 		for (i = 0; i < n; i++) {
 			t = &c->txq[(c->tx_head + i) % GUEST_TXQ_LEN];
+			if (i > 0 && t->piped > 0)
+				break;		/* its pages go by splice */
 			first = i == 0 ? t->sent : 0;
 			hl = t->head_len;
 			if (first < hl) {
 				iov[iovcnt].iov_base = (t->big ? t->big :
 				    t->head) + first;
 				iov[iovcnt++].iov_len = hl - first;
+				if (t->piped > 0)
+					break;	/* the header, then splice */
 				first = 0;
 			} else
 				first -= hl;

@@ -11,6 +11,7 @@
 #define TAG_MESSAGE_DATA	0x0a
 #define TAG_DATA_STREAM		0x08
 #define TAG_DATA_BYTES		0x12
+#define TAG_DATA_PAD		0x1a
 
 long
 guest_frame_parse(const uint8_t *p, size_t n, size_t cap,
@@ -65,22 +66,45 @@ put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-size_t
-guest_data_header(uint8_t hdr[GUEST_DATA_HDR_MAX], uint32_t stream, size_t n)
+/* Header bytes for a payload of n with a pad field of pad bytes in all
+ * (tag and length included); *inner gets Data's length. */
+static size_t
+data_header_len(uint32_t stream, size_t n, size_t pad, uint32_t *inner)
 {
-	uint32_t inner, outer;
-	size_t i = GUEST_FRAME_HDR;
+	*inner = 1 + (uint32_t)varint_len(stream) + (uint32_t)pad + 1 +
+	    (uint32_t)varint_len((uint32_t)n) + (uint32_t)n;
+	return GUEST_FRAME_HDR + 1 + varint_len(*inner) + *inner - n;
+}
+
+size_t
+guest_data_header(uint8_t hdr[GUEST_DATA_HDR_MAX], uint32_t stream, size_t n,
+    uint64_t at)
+{
+	uint32_t inner;
+	size_t i = GUEST_FRAME_HDR, pad = 0, h;
 
 	/* Data { stream = 1 (always written, so the size is predictable);
+	 *        pad = 3 (0 or 2..65 bytes in all, so that a big payload
+	 *        starts at a multiple of 64 in the stream);
 	 *        data = 2 } inside Message field 1. */
-	inner = 1 + (uint32_t)varint_len(stream) + 1 +
-	    (uint32_t)varint_len((uint32_t)n) + (uint32_t)n;
-	outer = 1 + (uint32_t)varint_len(inner) + inner;
-	put_be32(hdr, outer);
+	h = data_header_len(stream, n, 0, &inner);
+	if (n >= GUEST_DATA_ALIGN_MIN && (at + h) % GUEST_DATA_ALIGN != 0)
+		for (pad = 2; pad < 2 + GUEST_DATA_ALIGN; pad++) {
+			h = data_header_len(stream, n, pad, &inner);
+			if ((at + h) % GUEST_DATA_ALIGN == 0)
+				break;
+		}
+	put_be32(hdr, 1 + (uint32_t)varint_len(inner) + inner);
 	hdr[i++] = TAG_MESSAGE_DATA;
 	i += put_varint(hdr + i, inner);
 	hdr[i++] = TAG_DATA_STREAM;
 	i += put_varint(hdr + i, stream);
+	if (pad > 0) {
+		hdr[i++] = TAG_DATA_PAD;
+		hdr[i++] = (uint8_t)(pad - 2);
+		memset(hdr + i, 0, pad - 2);
+		i += pad - 2;
+	}
 	hdr[i++] = TAG_DATA_BYTES;
 	i += put_varint(hdr + i, (uint32_t)n);
 	return i;

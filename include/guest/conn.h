@@ -9,13 +9,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "guest/buf.h"
 #include "guest/error.h"
 #include "guest/proto.h"
 
 #define GUEST_TXQ_LEN		32
-#define GUEST_TX_INLINE		64
+#define GUEST_TX_INLINE		128
 
 struct guest_tx {
 	uint8_t		 head[GUEST_TX_INLINE];	/* Data header or small frame */
@@ -23,6 +24,7 @@ struct guest_tx {
 	uint8_t		*big;			/* owned, for large frames */
 	const uint8_t	*payload;		/* borrowed, Data only */
 	size_t		 payload_len;
+	size_t		 piped;			/* of payload, in the pipe */
 	size_t		 sent;
 	bool		*busy;			/* cleared once sent */
 };
@@ -34,7 +36,10 @@ struct guest_conn {
 	size_t		 rx_hold;	/* bytes of the last frame handed out */
 	struct guest_tx	 txq[GUEST_TXQ_LEN];
 	unsigned	 tx_head, tx_count;
+	uint64_t	 tx_total;	/* bytes queued since the start */
 	bool		 eof;		/* peer closed its sending side */
+	int		 pipe[2];	/* file pages on their way, or -1 */
+	bool		 no_splice;	/* the socket or a file refused it */
 };
 
 void	guest_conn_init(struct guest_conn *, int fd);
@@ -52,6 +57,12 @@ int	guest_conn_send(struct guest_conn *, const GuestMessage *);
  * out, and the caller must not touch payload until then. */
 int	guest_conn_send_data(struct guest_conn *, uint32_t stream,
 	    const uint8_t *payload, size_t n, bool *busy);
+/* The same, for payload bytes that were read from fd at off: the
+ * connection moves them from the file with splice(2), without copying
+ * them into the socket, wherever the kernel allows, and from payload
+ * otherwise (so payload must hold the bytes either way). */
+int	guest_conn_send_file_data(struct guest_conn *, uint32_t stream,
+	    const uint8_t *payload, size_t n, bool *busy, int fd, off_t off);
 /* Data may fill half the queue; the rest is kept for control messages,
  * so a credit or a signal always finds a place. */
 static inline bool

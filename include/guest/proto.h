@@ -20,7 +20,9 @@
 #define GUEST_FRAME_HELLO_MAX	4096		/* cap before the handshake */
 #define GUEST_FRAME_MAX		(1024 * 1024)	/* cap after it */
 #define GUEST_DATA_CHUNK	(256 * 1024)	/* largest payload we send */
-#define GUEST_DATA_HDR_MAX	16		/* frame + Data header bytes */
+#define GUEST_DATA_HDR_MAX	96		/* frame + Data header bytes */
+#define GUEST_DATA_ALIGN	64		/* payloads start aligned ... */
+#define GUEST_DATA_ALIGN_MIN	4096		/* ... from this size on */
 
 #define GUEST_PORT_DEFAULT	9001
 
@@ -53,9 +55,11 @@ long	guest_frame_parse(const uint8_t *p, size_t n, size_t cap,
 
 /* Write the frame and Data headers for a payload of n bytes (n at most
  * GUEST_DATA_CHUNK) on stream; returns the header length.  The payload
- * follows the header on the wire. */
+ * follows the header on the wire.  at is the stream offset the header
+ * will be sent at: a payload of GUEST_DATA_ALIGN_MIN bytes or more is
+ * put at a multiple of GUEST_DATA_ALIGN in the stream with Data.pad. */
 size_t	guest_data_header(uint8_t hdr[GUEST_DATA_HDR_MAX], uint32_t stream,
-	    size_t n);
+	    size_t n, uint64_t at);
 
 /* Pack m into a frame appended to out.  -EMSGSIZE past GUEST_FRAME_MAX,
  * -ENOBUFS when out is full. */

@@ -43,7 +43,7 @@ put_data(struct sample *s, uint32_t stream, const char *payload)
 	uint8_t hdr[GUEST_DATA_HDR_MAX];
 	size_t h, n = strlen(payload);
 
-	h = guest_data_header(hdr, stream, n);
+	h = guest_data_header(hdr, stream, n, 0);
 	s->p = malloc(h + n);
 	memcpy(s->p, hdr, h);
 	memcpy(s->p + h, payload, n);
@@ -255,7 +255,7 @@ test_data_header_sizes(void **state)
 	size_t i, h, blen;
 
 	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		h = guest_data_header(hdr, 2, sizes[i]);
+		h = guest_data_header(hdr, 2, sizes[i], 0);
 		assert_true(h <= GUEST_DATA_HDR_MAX);
 		frame = malloc(h + sizes[i]);
 		memcpy(frame, hdr, h);
@@ -273,6 +273,52 @@ test_data_header_sizes(void **state)
 		assert_int_equal(pb->data->data.len, sizes[i]);
 		guest__v1__message__free_unpacked(pb, NULL);
 		free(frame);
+	}
+}
+
+/* A big payload starts at a multiple of 64 in the stream, whatever the
+ * offset the header is sent at; small ones get no padding; every frame
+ * still decodes, by the fast path and by protobuf-c. */
+static void
+test_data_header_align(void **state)
+{
+	static const size_t sizes[] = { 100, GUEST_DATA_ALIGN_MIN - 1,
+	    GUEST_DATA_ALIGN_MIN, 16300, 16384, 100000, GUEST_DATA_CHUNK };
+	uint8_t hdr[GUEST_DATA_HDR_MAX], *frame;
+	const uint8_t *body;
+	struct guest_msg m;
+	GuestMessage *pb;
+	size_t i, h, h0, blen;
+	uint64_t at;
+
+	(void)state;
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		h0 = guest_data_header(hdr, 3, sizes[i], 0);
+		for (at = 1000; at < 1000 + 2 * GUEST_DATA_ALIGN; at++) {
+			h = guest_data_header(hdr, 3, sizes[i], at);
+			assert_true(h <= GUEST_DATA_HDR_MAX);
+			if (sizes[i] < GUEST_DATA_ALIGN_MIN)
+				assert_int_equal(h, h0);
+			else if (sizes[i] != 16300)	/* a varint may grow */
+				assert_int_equal((at + h) % GUEST_DATA_ALIGN,
+				    0);
+			frame = malloc(h + sizes[i]);
+			memcpy(frame, hdr, h);
+			memset(frame + h, 'q', sizes[i]);
+			assert_int_equal(guest_frame_parse(frame, h + sizes[i],
+			    GUEST_FRAME_MAX, &body, &blen),
+			    (long)(h + sizes[i]));
+			assert_int_equal(guest_msg_decode(body, blen, &m), 0);
+			assert_int_equal(m.stream, 3);
+			assert_int_equal(m.len, sizes[i]);
+			assert_ptr_equal(m.data, frame + h);
+			pb = guest__v1__message__unpack(NULL, blen, body);
+			assert_non_null(pb);
+			assert_int_equal(pb->data->data.len, sizes[i]);
+			assert_int_equal(pb->data->stream, 3);
+			guest__v1__message__free_unpacked(pb, NULL);
+			free(frame);
+		}
 	}
 }
 
@@ -349,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_data_header_sizes),
 		cmocka_unit_test(test_data_fields),
 		cmocka_unit_test(test_data_then_more),
+		cmocka_unit_test(test_data_header_align),
 		cmocka_unit_test(test_hello_versions),
 	};
 
