@@ -33,7 +33,8 @@
 #define MAX_SESSIONS	1024
 
 struct agent agent;
-const char *const agent_services[] = { "exec", "info", "copy", NULL };
+const char *const agent_services[] = { "exec", "info", "copy", "console",
+    NULL };
 
 struct listener {
 	int			fd;
@@ -44,6 +45,14 @@ struct listener {
 static struct listener listeners[MAX_LISTEN];
 static size_t n_listeners;
 static unsigned n_sessions;
+
+/* The console keeper, restarted if it dies (at most KEEPER_RESTARTS in
+ * a row that each lasted under a minute). */
+#define KEEPER_RESTARTS	5
+static struct console_opts console;
+static pid_t keeper_pid = -1;
+static int64_t keeper_started;
+static unsigned keeper_restarts;
 
 static void
 vlog(const char *fmt, va_list ap)
@@ -81,7 +90,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: guest-agent [--listen ADDR]... [--allow-cid CID]... "
-	    "[--vm-uuid UUID] [--state-dir DIR] [-v]\n"
+	    "[--vm-uuid UUID] [--state-dir DIR]\n"
+	    "                   [--console-program CMD] [--console-buffer BYTES] "
+	    "[--console-at-start] [-v]\n"
 	    "\n"
 	    "  -l, --listen ADDR     vsock:PORT or unix:PATH (default vsock:%d);\n"
 	    "                        sockets passed by systemd (LISTEN_FDS) win\n"
@@ -92,9 +103,68 @@ usage(FILE *f)
 	    "                        (Firecracker, Cloud Hypervisor)\n"
 	    "  -s, --state-dir DIR   where to keep state (default\n"
 	    "                        /var/lib/guest-agent)\n"
+	    "  --console-program CMD the console's program, split at spaces\n"
+	    "                        (default: the agent user's login shell)\n"
+	    "  --console-buffer BYTES  the console's history (default 1M;\n"
+	    "                        K, M, G suffixes; 4K to 1G)\n"
+	    "  --console-at-start    start the console's program now, not at\n"
+	    "                        the first attach\n"
 	    "  -v, --verbose         log every connection to stderr\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            this help\n", GUEST_PORT_DEFAULT);
+}
+
+/* BYTES with an optional K, M or G (powers of 1024). */
+static int
+parse_size(const char *s, size_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k':	v <<= 10; end++; break;
+	case 'M': case 'm':	v <<= 20; end++; break;
+	case 'G': case 'g':	v <<= 30; end++; break;
+	default:		break;
+	}
+	if (*end != '\0' || v > ((unsigned long long)1 << 40))
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* --console-program: words split at spaces, no quoting. */
+static int
+split_program(const char *s)
+{
+	char *copy = strdup(s), *w, *save = NULL;
+	char **argv = NULL, **na;
+	size_t n = 0;
+
+	if (copy == NULL)
+		return -1;
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if ((na = realloc(argv, (n + 2) * sizeof *argv)) == NULL)
+			return -1;
+		argv = na;
+		argv[n++] = w;
+		argv[n] = NULL;
+	}
+	if (n == 0) {
+		free(copy);
+		return -1;
+	}
+	free(console.argv);
+	console.argv = argv;
+	console.argc = n;
+	return 0;
 }
 
 static bool
@@ -151,6 +221,45 @@ describe_peer(const struct sockaddr_storage *ss, const struct ucred *cred,
 		    (unsigned)cred->uid);
 	else
 		snprintf(buf, n, "family %d", ss->ss_family);
+}
+
+/* Fork the console keeper.  Sessions inherit agent.console_fd, the end
+ * they hand connections over on. */
+static void
+keeper_start(const sigset_t *oldmask, int sfd)
+{
+	int sv[2];
+	pid_t parent = getpid(), pid;
+	size_t i;
+
+	guest_closep(&agent.console_fd);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		agent_log("console: socketpair: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		agent_log("console: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	if (pid == 0) {
+		for (i = 0; i < n_listeners; i++)
+			close(listeners[i].fd);
+		close(sfd);
+		close(sv[1]);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		console_keeper(sv[0], parent, &console);
+	}
+	close(sv[0]);
+	agent.console_fd = sv[1];
+	keeper_pid = pid;
+	keeper_started = guest_now_ms();
+	agent_debug("console keeper %d", (int)pid);
 }
 
 /* Refuse a peer: one Error frame, sent without waiting, then close. */
@@ -225,12 +334,27 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 }
 
 static void
-reap(void)
+reap(const sigset_t *oldmask, int sfd)
 {
 	pid_t pid;
 	int st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == keeper_pid) {
+			agent_log("console keeper %d ended (%s %d)", (int)pid,
+			    WIFSIGNALED(st) ? "signal" : "status",
+			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			keeper_pid = -1;
+			guest_closep(&agent.console_fd);
+			if (guest_now_ms() - keeper_started > 60000)
+				keeper_restarts = 0;
+			if (++keeper_restarts > KEEPER_RESTARTS)
+				agent_log("console: not restarted (ended %d "
+				    "times in a row)", KEEPER_RESTARTS);
+			else
+				keeper_start(oldmask, sfd);
+			continue;
+		}
 		if (n_sessions > 0)
 			n_sessions--;
 		if (WIFSIGNALED(st))
@@ -249,6 +373,9 @@ main(int argc, char **argv)
 		{ "allow-cid",	required_argument,	NULL, 'a' },
 		{ "vm-uuid",	required_argument,	NULL, 'u' },
 		{ "state-dir",	required_argument,	NULL, 's' },
+		{ "console-program", required_argument,	NULL, 'P' },
+		{ "console-buffer", required_argument,	NULL, 'B' },
+		{ "console-at-start", no_argument,	NULL, 'S' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -269,6 +396,8 @@ main(int argc, char **argv)
 
 	guest_sanitize_stdfds();
 	agent.policy.self_uid = geteuid();
+	agent.console_fd = -1;
+	console.buffer = 1024 * 1024;
 	while ((c = getopt_long(argc, argv, "l:a:u:s:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -293,6 +422,27 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			state = optarg;
+			break;
+		case 'P':
+			if (split_program(optarg) < 0) {
+				fprintf(stderr, "guest-agent: --console-program "
+				    "'%s': expected a program and its "
+				    "arguments\n", optarg);
+				return 2;
+			}
+			break;
+		case 'B':
+			if (parse_size(optarg, &console.buffer) < 0 ||
+			    console.buffer < 4096 ||
+			    console.buffer > (size_t)1 << 30) {
+				fprintf(stderr, "guest-agent: --console-buffer "
+				    "%s: expected 4K to 1G (bytes, or with K, "
+				    "M or G)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			console.at_start = true;
 			break;
 		case 'u':
 			if (!uuid_valid(optarg)) {
@@ -380,6 +530,7 @@ main(int argc, char **argv)
 		agent_log("signalfd: %s", strerror(errno));
 		return 1;
 	}
+	keeper_start(&oldmask, sfd);
 
 	for (;;) {
 		for (i = 0; i < n_listeners; i++) {
@@ -408,7 +559,7 @@ main(int argc, char **argv)
 						unlink(listeners[i].addr.path);
 				return 0;
 			}
-			reap();
+			reap(&oldmask, sfd);
 		}
 		for (i = 0; i < n_listeners; i++)
 			if (pfds[i].revents & POLLIN)

@@ -1,22 +1,35 @@
 /*
  * guest-agent internals: the listener (agent.c), per-connection sessions
- * (session.c) and one file per service (exec.c, info.c).
+ * (session.c), one file per service (exec.c, info.c, copy.c, console.c)
+ * and starting programs (spawn.c).
  */
 #ifndef GUEST_AGENT_H
 #define GUEST_AGENT_H
 
+#include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "guest/conn.h"
 #include "guest/policy.h"
 #include "guest/session.h"
 
+/* The console's program and ring buffer (guest-agent --console-*). */
+struct console_opts {
+	char		**argv;		/* NULL: the agent user's login shell */
+	size_t		  argc;
+	size_t		  buffer;	/* ring buffer bytes */
+	bool		  at_start;	/* start it with the agent */
+};
+
 struct agent {
 	struct guest_policy	policy;
 	struct guest_identity	id;
 	int			verbose;
 	const char		*journal;	/* directories with cp temps */
+	int			console_fd;	/* to the console keeper */
 };
 
 extern struct agent agent;
@@ -32,6 +45,56 @@ int	session_run(int fd, const char *peer);
 int	exec_serve(struct guest_conn *, const Guest__V1__ExecRequest *);
 int	info_serve(struct guest_conn *, const Guest__V1__InfoRequest *);
 int	copy_serve(struct guest_conn *, const Guest__V1__CopyRequest *);
+/* Hand the connection to the console keeper (console.c). */
+int	console_serve(struct guest_conn *, const Guest__V1__ConsoleRequest *,
+	    const char *peer);
+/* The keeper process: serves connections handed over on ctl; never
+ * returns.  parent is the listener, whose death ends it. */
+void	console_keeper(int ctl, pid_t parent, const struct console_opts *)
+	    __attribute__((noreturn));
+
+/* Starting programs (spawn.c). */
+#define AGENT_MAX_ENV	1024
+
+/* An environment as login gives it, then NAME=VALUE entries on top. */
+struct agent_env {
+	char	*envp[AGENT_MAX_ENV + 1];
+	size_t	 n;
+	char	 home[PATH_MAX + 8], user[300], logname[300];
+	char	 shell[PATH_MAX + 8], term[300];
+};
+/* HOME, USER, LOGNAME, SHELL, PATH, and TERM unless term is NULL. */
+void	agent_env_login(struct agent_env *, const struct passwd *,
+	    const char *term);
+/* Set entry (NAME=VALUE, kept by reference), replacing an earlier NAME:
+ * -EINVAL when it is not NAME=VALUE, -E2BIG past AGENT_MAX_ENV. */
+int	agent_env_put(struct agent_env *, char *entry);
+
+struct spawn_req {
+	const struct passwd *pw;	/* run as this user, in its home */
+	char *const	*argv;		/* the program; argc 0: login shell */
+	size_t		 argc;
+	char *const	*shell_args;	/* given to the login shell */
+	size_t		 n_shell_args;
+	char		**envp;
+	const char	*cwd;		/* NULL or "": the home directory */
+	bool		 pty;
+	struct winsize	 ws;		/* with pty; 0x0 means 24x80 */
+};
+
+struct spawned {
+	pid_t	pid;
+	int	in_fd;		/* the PTY master, or the stdin pipe */
+	int	out_fd;		/* a dup of the master, or stdout's pipe */
+	int	err_fd;		/* stderr's pipe; -1 with a PTY */
+};
+
+/* Start req in a new session, its fds non-blocking on our side.  0 when
+ * it runs; 1 when it failed before exec, with the shell's code (127 not
+ * found, 126 not executable, 1 otherwise) and the reason in msg; a
+ * negative errno when nothing could be started. */
+int	agent_spawn(const struct spawn_req *, struct spawned *, char *msg,
+	    size_t msglen, unsigned *code);
 
 /* User lookups that still work in a static agent (user.c). */
 struct passwd *agent_getpwnam(const char *name);

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -19,14 +18,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <linux/close_range.h>
-
 #include "agent.h"
 #include "guest/util.h"
 
 #define STDIN_WINDOW	(512u * 1024)	/* stdin bytes in flight */
 #define CREDIT_BATCH	(64u * 1024)
-#define MAX_ENV		1024
 #define HANGUP_GRACE_MS	3000
 
 struct src {
@@ -54,52 +50,6 @@ struct exec {
 
 	struct src	 out, err;
 };
-
-/* Where spawning failed, reported by the child through a pipe. */
-enum stage { ST_PTY = 1, ST_USER, ST_CHDIR, ST_EXEC };
-struct spawn_err {
-	int	stage;
-	int	err;
-};
-
-static void
-child_fail(int fd, int stage, int err)
-{
-	struct spawn_err se = { stage, err };
-
-	(void)!write(fd, &se, sizeof se);
-	_exit(127);
-}
-
-static const char *
-env_name_end(const char *s)
-{
-	const char *eq = strchr(s, '=');
-
-	return eq != NULL && eq != s ? eq : NULL;
-}
-
-/* Set NAME=VALUE in env, replacing an earlier NAME. */
-static int
-env_put(char **env, size_t *n, char *entry)
-{
-	const char *eq = env_name_end(entry);
-	size_t i, len;
-
-	if (eq == NULL)
-		return -EINVAL;
-	len = (size_t)(eq - entry) + 1;
-	for (i = 0; i < *n; i++)
-		if (strncmp(env[i], entry, len) == 0) {
-			env[i] = entry;
-			return 0;
-		}
-	if (*n >= MAX_ENV)
-		return -E2BIG;
-	env[(*n)++] = entry;
-	env[*n] = NULL;
-	return 0;
-}
 
 static int
 send_exit(struct exec *x, unsigned code, unsigned sig, bool core,
@@ -133,208 +83,6 @@ send_credit(struct exec *x)
 	x->granted += x->owed;
 	x->owed = 0;
 	return 0;
-}
-
-/*
- * Fork and exec.  The child reports a failure before exec through errfd
- * (close-on-exec, so a successful exec closes it with nothing written).
- */
-static int
-spawn(struct exec *x, const Guest__V1__ExecRequest *req,
-    const struct passwd *pw, char **envp, char *msg, size_t msglen,
-    unsigned *code)
-{
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 };
-	int ep[2] = { -1, -1 }, master = -1, r = 0;
-	char slave[64], shell0[PATH_MAX], **argv, *const *args;
-	const char *file, *shell, *base;
-	struct spawn_err se;
-	struct winsize ws;
-	sigset_t all;
-	size_t i, n;
-	ssize_t got;
-	pid_t pid;
-
-	if (pipe2(ep, O_CLOEXEC) < 0)
-		return -errno;
-	if (req->pty) {
-		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || grantpt(master) < 0 ||
-		    unlockpt(master) < 0 ||
-		    ptsname_r(master, slave, sizeof slave) != 0) {
-			r = -errno;
-			goto fail;
-		}
-		memset(&ws, 0, sizeof ws);
-		if (req->window != NULL) {
-			ws.ws_row = (unsigned short)req->window->rows;
-			ws.ws_col = (unsigned short)req->window->cols;
-			ws.ws_xpixel = (unsigned short)req->window->xpixel;
-			ws.ws_ypixel = (unsigned short)req->window->ypixel;
-		}
-		if (ws.ws_row == 0 || ws.ws_col == 0) {
-			ws.ws_row = 24;
-			ws.ws_col = 80;
-		}
-		(void)ioctl(master, TIOCSWINSZ, &ws);
-	} else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(er, O_CLOEXEC) < 0) {
-		r = -errno;
-		goto fail;
-	}
-
-	/* argv: the command, or the login shell ("-bash") with --args. */
-	shell = pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
-	if (req->n_argv > 0) {
-		n = req->n_argv;
-		args = req->argv;
-		file = req->argv[0];
-	} else {
-		n = req->n_shell_args + 1;
-		args = req->shell_args;
-		file = shell;
-		base = strrchr(shell, '/');
-		snprintf(shell0, sizeof shell0, "-%s", base ? base + 1 : shell);
-	}
-	if ((argv = calloc(n + 1, sizeof *argv)) == NULL) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (req->n_argv > 0)
-		for (i = 0; i < n; i++)
-			argv[i] = args[i];
-	else {
-		argv[0] = shell0;
-		for (i = 1; i < n; i++)
-			argv[i] = args[i - 1];
-	}
-
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		free(argv);
-		goto fail;
-	}
-	if (pid == 0) {
-		int s;
-
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		for (s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
-		setsid();
-		if (req->pty) {
-			s = open(slave, O_RDWR);
-			if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)
-				child_fail(ep[1], ST_PTY, errno);
-			if (dup2(s, 0) < 0 || dup2(s, 1) < 0 || dup2(s, 2) < 0)
-				child_fail(ep[1], ST_PTY, errno);
-			if (s > 2)
-				close(s);
-		} else if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 ||
-		    dup2(er[1], 2) < 0)
-			child_fail(ep[1], ST_PTY, errno);
-		/* The program holds fds 0-2 and nothing else. */
-		if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
-			for (s = 3; s < 4096; s++)
-				(void)fcntl(s, F_SETFD, FD_CLOEXEC);
-		if (pw->pw_uid != geteuid() || pw->pw_gid != getegid()) {
-			if (agent_initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-			    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-			    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-				child_fail(ep[1], ST_USER, errno);
-		}
-		if (req->cwd != NULL && *req->cwd != '\0') {
-			if (chdir(req->cwd) < 0)
-				child_fail(ep[1], ST_CHDIR, errno);
-		} else if (chdir(pw->pw_dir) < 0 && chdir("/") < 0)
-			child_fail(ep[1], ST_CHDIR, errno);
-		/* execvp searches the PATH of environ, so switch first. */
-		environ = envp;
-		execvp(file, argv);
-		child_fail(ep[1], ST_EXEC, errno);
-	}
-	free(argv);
-	close(ep[1]);
-	ep[1] = -1;
-	if (req->pty) {
-		x->in_fd = master;
-		x->out.fd = dup(master);
-		x->err.closed = true;
-		master = -1;
-		if (x->out.fd < 0) {
-			r = -errno;
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			goto fail;
-		}
-		(void)fcntl(x->out.fd, F_SETFD, FD_CLOEXEC);
-	} else {
-		close(in[0]);
-		close(out[1]);
-		close(er[1]);
-		in[0] = out[1] = er[1] = -1;
-		x->in_fd = in[1];
-		x->out.fd = out[0];
-		x->err.fd = er[0];
-		/* Bigger pipes mean fewer, larger frames on bulk output. */
-		(void)fcntl(x->out.fd, F_SETPIPE_SZ, 1024 * 1024);
-		(void)fcntl(x->err.fd, F_SETPIPE_SZ, 1024 * 1024);
-		(void)fcntl(x->in_fd, F_SETPIPE_SZ, 1024 * 1024);
-		(void)guest_set_nonblock(x->err.fd, 1);
-	}
-	(void)guest_set_nonblock(x->in_fd, 1);
-	(void)guest_set_nonblock(x->out.fd, 1);
-	x->pid = pid;
-
-	do
-		got = read(ep[0], &se, sizeof se);
-	while (got < 0 && errno == EINTR);
-	close(ep[0]);
-	if (got != (ssize_t)sizeof se)
-		return 0;
-
-	/* It failed before exec: say why, with the shell's codes. */
-	waitpid(pid, NULL, 0);
-	x->pid = -1;
-	switch (se.stage) {
-	case ST_EXEC:
-		if (se.err == ENOENT) {
-			*code = 127;
-			snprintf(msg, msglen, "%s: command not found", file);
-		} else {
-			*code = 126;
-			snprintf(msg, msglen, "%s: %s", file,
-			    strerror(se.err));
-		}
-		break;
-	case ST_CHDIR:
-		*code = 1;
-		snprintf(msg, msglen, "cannot change directory to %s: %s",
-		    req->cwd && *req->cwd ? req->cwd : pw->pw_dir,
-		    strerror(se.err));
-		break;
-	case ST_USER:
-		*code = 1;
-		snprintf(msg, msglen, "cannot switch to user %s: %s",
-		    pw->pw_name, strerror(se.err));
-		break;
-	default:
-		*code = 1;
-		snprintf(msg, msglen, "cannot set up the terminal: %s",
-		    strerror(se.err));
-		break;
-	}
-	return 1;
-fail:
-	for (i = 0; i < 2; i++) {
-		guest_closep(&in[i]);
-		guest_closep(&out[i]);
-		guest_closep(&er[i]);
-		guest_closep(&ep[i]);
-	}
-	guest_closep(&master);
-	return r;
 }
 
 static void
@@ -669,17 +417,15 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 {
 	GuestMessage m = GUEST__V1__MESSAGE__INIT;
 	Guest__V1__ExecStarted started = GUEST__V1__EXEC_STARTED__INIT;
-	static char root_path[] = "PATH=/usr/local/sbin:/usr/local/bin:"
-	    "/usr/sbin:/usr/bin:/sbin:/bin";
-	static char user_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	char *envp[MAX_ENV + 1];
-	char home[PATH_MAX + 8], user[300], logname[300], shell[PATH_MAX + 8];
-	char term[300], msg[PATH_MAX + 128];
+	struct spawn_req sr = { 0 };
+	struct spawned sp;
+	struct agent_env *env = NULL;
+	char msg[PATH_MAX + 128];
 	struct passwd *pw;
-	struct exec *x;
+	struct exec *x = NULL;
 	sigset_t mask;
 	unsigned code = 0;
-	size_t n_env = 0, i;
+	size_t i;
 	int r, status = 1;
 
 	if (req->user != NULL && *req->user != '\0') {
@@ -703,37 +449,23 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 		goto refused;
 	}
 
-	/* A clean environment, as login and sshd give. */
-	envp[0] = NULL;
-	snprintf(home, sizeof home, "HOME=%s", pw->pw_dir);
-	snprintf(user, sizeof user, "USER=%s", pw->pw_name);
-	snprintf(logname, sizeof logname, "LOGNAME=%s", pw->pw_name);
-	snprintf(shell, sizeof shell, "SHELL=%s",
-	    pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
-	env_put(envp, &n_env, home);
-	env_put(envp, &n_env, user);
-	env_put(envp, &n_env, logname);
-	env_put(envp, &n_env, shell);
-	env_put(envp, &n_env, pw->pw_uid == 0 ? root_path : user_path);
-	if (req->pty) {
-		snprintf(term, sizeof term, "TERM=%s",
-		    req->term && *req->term ? req->term : "dumb");
-		env_put(envp, &n_env, term);
-	}
-	for (i = 0; i < req->n_env; i++)
-		if (env_put(envp, &n_env, req->env[i]) < 0) {
-			guest_conn_send_error(c,
-			    GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
-			    "bad environment entry '%.64s' (NAME=VALUE, at "
-			    "most %d)", req->env[i], MAX_ENV);
-			goto refused;
-		}
-
-	if ((x = calloc(1, sizeof *x)) == NULL) {
+	if ((env = malloc(sizeof *env)) == NULL ||
+	    (x = calloc(1, sizeof *x)) == NULL) {
 		guest_conn_send_error(c, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
 		    "out of memory");
 		goto refused;
 	}
+	/* A clean environment, as login and sshd give. */
+	agent_env_login(env, pw, req->pty ? req->term : NULL);
+	for (i = 0; i < req->n_env; i++)
+		if (agent_env_put(env, req->env[i]) < 0) {
+			guest_conn_send_error(c,
+			    GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
+			    "bad environment entry '%.64s' (NAME=VALUE, at "
+			    "most %d)", req->env[i], AGENT_MAX_ENV);
+			goto refused;
+		}
+
 	x->c = c;
 	x->pty = req->pty;
 	x->pid = -1;
@@ -747,7 +479,21 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	x->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	r = spawn(x, req, pw, envp, msg, sizeof msg, &code);
+	sr.pw = pw;
+	sr.argv = req->argv;
+	sr.argc = req->n_argv;
+	sr.shell_args = req->shell_args;
+	sr.n_shell_args = req->n_shell_args;
+	sr.envp = env->envp;
+	sr.cwd = req->cwd;
+	sr.pty = req->pty;
+	if (req->window != NULL) {
+		sr.ws.ws_row = (unsigned short)req->window->rows;
+		sr.ws.ws_col = (unsigned short)req->window->cols;
+		sr.ws.ws_xpixel = (unsigned short)req->window->xpixel;
+		sr.ws.ws_ypixel = (unsigned short)req->window->ypixel;
+	}
+	r = agent_spawn(&sr, &sp, msg, sizeof msg, &code);
 	if (r < 0) {
 		guest_conn_send_error(c, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
 		    "cannot start: %s", strerror(-r));
@@ -760,6 +506,11 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 		status = 0;
 		goto out;
 	}
+	x->pid = sp.pid;
+	x->in_fd = sp.in_fd;
+	x->out.fd = sp.out_fd;
+	x->err.fd = sp.err_fd;
+	x->err.closed = req->pty;
 	started.pid = (uint32_t)x->pid;
 	started.stdin_credit = STDIN_WINDOW;
 	m.body_case = GUEST__V1__MESSAGE__BODY_EXEC_STARTED;
@@ -782,8 +533,11 @@ out:
 	guest_closep(&x->sfd);
 	guest_buf_free(&x->pending);
 	free(x);
+	free(env);
 	return status;
 refused:
 	agent_flush(c, 5000);
+	free(x);
+	free(env);
 	return 1;
 }

@@ -97,6 +97,9 @@ session_run(int fd, const char *peer)
 	case GUEST__V1__MESSAGE__BODY_COPY_REQUEST:
 		status = copy_serve(&c, m.pb->copy_request);
 		break;
+	case GUEST__V1__MESSAGE__BODY_CONSOLE_REQUEST:
+		status = console_serve(&c, m.pb->console_request, peer);
+		break;
 	default:
 		agent_log("%s: expected a request, got %s", peer,
 		    guest_msg_name(m.type));

@@ -17,6 +17,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_env_entry,
 	&cmd_vsh_entry,
 	&cmd_cp_entry,
+	&cmd_console_entry,
 	&cmd_info_entry,
 	&cmd_socat_entry,
 	&cmd_socat_listen_entry,
@@ -130,8 +131,26 @@ int
 cli_target(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
     struct guest_target *t)
 {
-	struct guest_error e;
 	uint32_t port = GUEST_PORT_DEFAULT;
+
+	if (cli->connect == NULL && npos > 3) {
+		cli_error(c, "unexpected argument '%s' (a command goes after "
+		    "--)", pos[3]);
+		return CLI_TARGET_USAGE;
+	}
+	if (cli->connect == NULL && npos == 3 &&
+	    (cli_parse_num(pos[2], &port) < 0 || port == 0xffffffffu)) {
+		cli_error(c, "'%s' is not a port", pos[2]);
+		return CLI_TARGET_USAGE;
+	}
+	return cli_target_port(cli, c, npos < 3 ? npos : 2, pos, port, t);
+}
+
+int
+cli_target_port(struct cli *cli, const struct cmd_entry *c, int npos,
+    char **pos, uint32_t port, struct guest_target *t)
+{
+	struct guest_error e;
 	char s[GUEST_ADDR_STR_MAX];
 
 	memset(t, 0, sizeof *t);
@@ -148,14 +167,8 @@ cli_target(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
 		}
 		return 0;
 	}
-	if (npos > 3) {
-		cli_error(c, "unexpected argument '%s' (a command goes after "
-		    "--)", pos[3]);
-		return CLI_TARGET_USAGE;
-	}
-	if (npos == 3 && (cli_parse_num(pos[2], &port) < 0 ||
-	    port == 0xffffffffu)) {
-		cli_error(c, "'%s' is not a port", pos[2]);
+	if (npos > 2) {
+		cli_error(c, "unexpected argument '%s'", pos[2]);
 		return CLI_TARGET_USAGE;
 	}
 	if (guest_target_resolve(cli->inventory, npos > 0 ? pos[0] : NULL,

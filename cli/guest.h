@@ -41,6 +41,7 @@ extern const struct cmd_entry cmd_socat_listen_entry;
 extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_env_entry;
 extern const struct cmd_entry cmd_cp_entry;
+extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
@@ -66,6 +67,9 @@ int	cli_no_options(const struct cmd_entry *, int argc, char **argv);
 #define CLI_TARGET_FAILED	(-2)
 int	cli_target(struct cli *, const struct cmd_entry *, int npos,
 	    char **pos, struct guest_target *t);
+/* The same from [ENV [GUEST]] with the port given apart (--port). */
+int	cli_target_port(struct cli *, const struct cmd_entry *, int npos,
+	    char **pos, uint32_t port, struct guest_target *t);
 
 /* The check after Hello that the agent is in the VM the inventory
  * expects (a guest_hello_fn; arg is the struct guest_target). */

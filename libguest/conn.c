@@ -423,6 +423,7 @@ guest_error_code_name(int code)
 	case GUEST__V1__ERROR_CODE__ERROR_EXISTS:	return "in the way";
 	case GUEST__V1__ERROR_CODE__ERROR_NO_SPACE:	return "no space left";
 	case GUEST__V1__ERROR_CODE__ERROR_IO:		return "I/O error";
+	case GUEST__V1__ERROR_CODE__ERROR_BUSY:		return "busy";
 	default:					return "error";
 	}
 }

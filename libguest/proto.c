@@ -267,6 +267,9 @@ guest_msg_name(Guest__V1__Message__BodyCase c)
 	case GUEST__V1__MESSAGE__BODY_FILE_END:		return "file_end";
 	case GUEST__V1__MESSAGE__BODY_FILE_RESULT:	return "file_result";
 	case GUEST__V1__MESSAGE__BODY_COPY_DONE:	return "copy_done";
+	case GUEST__V1__MESSAGE__BODY_CONSOLE_REQUEST:	return "console_request";
+	case GUEST__V1__MESSAGE__BODY_CONSOLE_STARTED:	return "console_started";
+	case GUEST__V1__MESSAGE__BODY_CONSOLE_EVENT:	return "console_event";
 	default:					return "unknown";
 	}
 }

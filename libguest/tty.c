@@ -69,3 +69,19 @@ guest_tty_size(int fd, unsigned *rows, unsigned *cols, unsigned *xpixel,
 	*ypixel = ws.ws_ypixel;
 	return 0;
 }
+
+void
+guest_tty_window(Guest__V1__WindowSize *ws)
+{
+	unsigned r = 24, c = 80, x = 0, y = 0;
+
+	if (guest_tty_size(STDIN_FILENO, &r, &c, &x, &y) < 0 &&
+	    guest_tty_size(STDOUT_FILENO, &r, &c, &x, &y) < 0) {
+		r = 24;
+		c = 80;
+	}
+	ws->rows = r;
+	ws->cols = c;
+	ws->xpixel = x;
+	ws->ypixel = y;
+}

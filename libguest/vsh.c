@@ -15,24 +15,13 @@
 
 #include "guest/conn.h"
 #include "guest/session.h"
+#include "guest/signals.h"
 #include "guest/tty.h"
 #include "guest/util.h"
 #include "guest/vsh.h"
 
 /* The agent never grants more stdin credit than this. */
 #define CREDIT_MAX	(64u * 1024 * 1024)
-
-static int sig_fds[2] = { -1, -1 };
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char c = (unsigned char)sig;
-
-	(void)!write(sig_fds[1], &c, 1);
-	errno = saved;
-}
 
 static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH,
     SIGPIPE };
@@ -63,7 +52,7 @@ struct vsh {
 
 	struct guest_tty tty;
 	int		 fl_saved[3];		/* fd flags to restore */
-	struct sigaction sa_saved[N_RELAYED];
+	struct guest_signals sig;
 };
 
 static int
@@ -104,29 +93,13 @@ send_eof(struct vsh *v, uint32_t stream)
 	return send_msg(v, &m);
 }
 
-static void
-fill_winsize(Guest__V1__WindowSize *ws)
-{
-	unsigned r = 24, c = 80, x = 0, y = 0;
-
-	if (guest_tty_size(STDIN_FILENO, &r, &c, &x, &y) < 0 &&
-	    guest_tty_size(STDOUT_FILENO, &r, &c, &x, &y) < 0) {
-		r = 24;
-		c = 80;
-	}
-	ws->rows = r;
-	ws->cols = c;
-	ws->xpixel = x;
-	ws->ypixel = y;
-}
-
 static int
 send_winsize(struct vsh *v)
 {
 	GuestMessage m = GUEST__V1__MESSAGE__INIT;
 	Guest__V1__WindowSize ws = GUEST__V1__WINDOW_SIZE__INIT;
 
-	fill_winsize(&ws);
+	guest_tty_window(&ws);
 	m.body_case = GUEST__V1__MESSAGE__BODY_WINDOW_SIZE;
 	m.window_size = &ws;
 	return send_msg(v, &m);
@@ -294,7 +267,7 @@ on_signals(struct vsh *v)
 	ssize_t n, i;
 
 	/* A few at a time, so each finds a place in the send queue. */
-	n = read(sig_fds[0], sigs, 4);
+	n = read(v->sig.fd, sigs, 4);
 	for (i = 0; i < n; i++) {
 		if (sigs[i] == SIGWINCH) {
 			if (v->o->pty && send_winsize(v) < 0)
@@ -365,7 +338,7 @@ loop(struct vsh *v)
 		p[2].events = POLLOUT;
 		if (!v->holding)
 			p[2].fd = -1;
-		p[3].fd = guest_conn_tx_room(&v->c, 8) ? sig_fds[0] : -1;
+		p[3].fd = guest_conn_tx_room(&v->c, 8) ? v->sig.fd : -1;
 		p[3].events = POLLIN;
 		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
@@ -418,37 +391,6 @@ restore_outputs(struct vsh *v)
 			(void)fcntl(fd, F_SETFL, v->fl_saved[fd]);
 }
 
-static int
-install_signals(struct vsh *v)
-{
-	struct sigaction sa;
-	size_t i;
-
-	if (pipe2(sig_fds, O_CLOEXEC | O_NONBLOCK) < 0)
-		return guest_error_set(v->e, -errno, "pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < N_RELAYED; i++) {
-		/* A reader of ours going away is an EPIPE we pass on, not
-		 * a reason to die. */
-		sa.sa_handler = relayed[i] == SIGPIPE ? SIG_IGN : on_signal;
-		sigaction(relayed[i], &sa, &v->sa_saved[i]);
-	}
-	return 0;
-}
-
-static void
-remove_signals(struct vsh *v)
-{
-	size_t i;
-
-	for (i = 0; i < N_RELAYED; i++)
-		sigaction(relayed[i], &v->sa_saved[i], NULL);
-	guest_closep(&sig_fds[0]);
-	guest_closep(&sig_fds[1]);
-}
-
 int
 guest_vsh(const struct guest_addr *a, const struct guest_vsh_opts *o,
     int *status, struct guest_error *e)
@@ -473,7 +415,7 @@ guest_vsh(const struct guest_addr *a, const struct guest_vsh_opts *o,
 	if (o->pty) {
 		term = getenv("TERM");
 		req.term = (char *)(term && *term ? term : "xterm");
-		fill_winsize(&ws);
+		guest_tty_window(&ws);
 		req.window = &ws;
 	}
 	m.body_case = GUEST__V1__MESSAGE__BODY_EXEC_REQUEST;
@@ -498,7 +440,8 @@ guest_vsh(const struct guest_addr *a, const struct guest_vsh_opts *o,
 		free(v);
 		return r;
 	}
-	if ((r = install_signals(v)) < 0)
+	/* A reader of ours going away is an EPIPE we pass on. */
+	if ((r = guest_signals_catch(&v->sig, relayed, N_RELAYED, e)) < 0)
 		goto out;
 	set_outputs(v);
 	if (o->pty && v->in_tty)
@@ -506,7 +449,7 @@ guest_vsh(const struct guest_addr *a, const struct guest_vsh_opts *o,
 	r = loop(v);
 	guest_tty_restore(&v->tty);
 	restore_outputs(v);
-	remove_signals(v);
+	guest_signals_release(&v->sig);
 	if (r == 0)
 		*status = v->status;
 	else if (e != NULL && e->code == 0)

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <termios.h>
 
+#include "guest/proto.h"
+
 struct guest_tty {
 	int		fd;
 	bool		raw;
@@ -21,5 +23,9 @@ void	guest_tty_restore(struct guest_tty *);
 /* rows and cols of the terminal on fd; -ENOTTY when it is not one. */
 int	guest_tty_size(int fd, unsigned *rows, unsigned *cols,
 	    unsigned *xpixel, unsigned *ypixel);
+
+/* The size of the terminal on stdin (or stdout), 24x80 when neither is
+ * one, as a WindowSize message. */
+void	guest_tty_window(Guest__V1__WindowSize *);
 
 #endif

@@ -21,7 +21,7 @@ expect_eq "100 concurrent sessions all answered" 0 $bad
 sleep 0.5
 expect_eq "no fd growth in the agent" "$fds_before" "$(fd_count "$AGENT_PID")"
 expect_eq "no zombies under the agent" 0 "$(zombies_of "$AGENT_PID")"
-expect_eq "no session processes left" 0 "$(ps -o pid= --ppid "$AGENT_PID" | wc -l)"
+expect_eq "no session processes left" 0 "$(sessions_of "$AGENT_PID" | wc -l)"
 stop_agent
 
 # Socket activation: systemd hands over a listening socket as fd 3.

@@ -137,7 +137,7 @@ expect_eq "no temps left (agent and host sweeps)" "" \
 # The agent's session killed mid-transfer: a clear error, quickly.
 ("${G[@]}" cp -q "$T/new" "$T/old" "$T/new" "$T/old" ":$D/" >"$T/cut.out" 2>&1; echo $? >"$T/cut.rc") &
 for i in $(seq 1 100); do
-	s=$(pgrep -P "$AGENT_PID" | head -n 1); [ -n "$s" ] && break; sleep 0.02
+	s=$(sessions_of "$AGENT_PID" | head -n 1); [ -n "$s" ] && break; sleep 0.02
 done
 kill -KILL "$s"
 for i in $(seq 1 100); do [ -s "$T/cut.rc" ] && break; sleep 0.1; done

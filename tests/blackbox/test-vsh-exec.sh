@@ -47,7 +47,7 @@ expect_eq "slow reader gets everything" 8388608 "$got"
 # Memory stays bounded while an endless producer meets a stalled
 # consumer, both ways (unbounded buffering would reach GiBs here).
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-session_pid() { ps -o pid= --ppid "$AGENT_PID" | head -n 1 | tr -d ' '; }
+session_pid() { sessions_of "$AGENT_PID" | head -n 1; }
 # bounded_rss LABEL CLIENT-PATTERN: the client and its agent session stay
 # under 64 MiB.
 bounded_rss() {

@@ -54,6 +54,40 @@ expect_eq "cp -C vsock: to stdout" small "$(guest -C vsock:1:9001 cp :/tmp/cps/s
 out=$(guest cp -q /tmp/cps/big 1:/nonexistent/x 2>&1); expect_eq "cp to a missing dir: 1" 1 $?
 expect_in "cp to a missing dir: explained" "no such directory" "$out"
 
+# guest console over vsock: what was printed with nobody attached, the
+# same shell after a detach, the keyboard lock, a restart after exit.
+console_log_has() {
+	i=0
+	while [ $i -lt 100 ]; do
+		guest console 0 1 --log 2>/dev/null | grep -q -- "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+printf '%s\n' 'V=kept; echo "vm-$((6*7))"' | guest console 0 1
+expect_eq "console: a script types a line and detaches" 0 $?
+console_log_has vm-42; expect_eq "console: --log has the output" 0 $?
+printf '%s\n' 'echo "v=$V"' | guest -C vsock:1:9001 console --no-history
+console_log_has v=kept; expect_eq "console: reattached to the same shell" 0 $?
+sleep 30 | guest console 0 1 --no-history 2>/dev/null &
+HOLDER=$!
+sleep 1
+out=$(guest console 0 1 </dev/null 2>&1); rc=$?
+expect_eq "console: a second writer exits 1" 1 $rc
+expect_in "console: the refusal names the holder" "in use by" "$out"
+kill $HOLDER 2>/dev/null
+wait $HOLDER 2>/dev/null
+printf '%s\n' 'echo $$ >/tmp/con1; exit' | guest console 0 1 --no-history
+sleep 1
+printf '%s\n' 'echo $$ >/tmp/con2' | guest console 0 1 --no-history
+i=0; while [ $i -lt 50 ] && [ ! -s /tmp/con2 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -s /tmp/con1 ] && [ -s /tmp/con2 ] && [ "$(cat /tmp/con1)" != "$(cat /tmp/con2)" ]; then
+	pass "console: a new shell after exit"
+else
+	fail "console: a new shell after exit: [$(cat /tmp/con1 2>/dev/null)] [$(cat /tmp/con2 2>/dev/null)]"
+fi
+
 # Many sessions at once.
 i=0
 while [ $i -lt 20 ]; do

@@ -1,0 +1,153 @@
+# guest console: history replayed to whoever attaches, the ring's drop
+# marker and bounded memory, detach and reattach to the same shell, two
+# watchers, the keyboard lock and --force, a killed client, the program
+# restarted when it exits.  Interactive parts through tmux.
+. "$(dirname "$0")/lib.sh"
+command -v tmux >/dev/null || { fail "tmux is missing (scripts/deps.sh installs it)"; finish; exit; }
+mkdir -p "$T/state"
+# Under ASan, freed memory waits in a quarantine of up to 256 MiB, which
+# would hide whether the keeper's memory stays bounded.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
+start_agent --state-dir "$T/state" --console-buffer 64K
+TM="tmux -L guest-console-$$ -f /dev/null"
+trap '$TM kill-server 2>/dev/null' EXIT
+
+# screen SESSION: what the pane shows.
+screen() { $TM capture-pane -p -t "$1" 2>/dev/null; }
+# wait_screen SESSION PATTERN: until the pane shows it (10 s at most).
+wait_screen() {
+	local i
+	for i in $(seq 1 200); do
+		screen "$1" | grep -q -- "$2" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# wait_log PATTERN: until the console's history holds it (10 s at most).
+wait_log() {
+	local i
+	for i in $(seq 1 200); do
+		g console --log 2>/dev/null | grep -q -- "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# type LINE: one line into the console from a script (no terminal):
+# attach, type, and the end of stdin detaches.
+type_line() { printf '%s\n' "$1" | g console --no-history; }
+keeper() { ps -o pid=,comm= --ppid "$AGENT_PID" | awk '$2 == "guest-console" { print $1 }'; }
+
+# Usage errors, before any connection.
+g console --history lots >/dev/null 2>"$T/err"
+expect_eq "--history needs a size" 2 $?
+g console --force --read-only >/dev/null 2>&1
+expect_eq "--force with --read-only is refused" 2 $?
+g console --log >"$T/empty" 2>&1
+expect_eq "--log before anything ran" 0 $?
+expect_eq "--log before anything ran prints nothing" "" "$(cat "$T/empty")"
+check "the keeper runs under the agent" test -n "$(keeper)"
+
+# Output printed while nobody was attached is there for the next one.
+type_line 'PS1="c> "; echo "unseen-$((6*7))"'
+expect_eq "a script's attach detaches at the end of its input" 0 $?
+check "--log has what was printed with nobody attached" wait_log "unseen-42"
+$TM new-session -d -s a -x 100 -y 30 \
+    "env TERM=screen '$GUEST' -C 'unix:$SOCK' console; echo \"rc=\$?\" >'$T/rc.a'; stty -a | grep -o -- '-\\?icanon' >'$T/stty.a'; sleep 60"
+check "attach replays the history" wait_screen a "unseen-42"
+check "attach names the escape key" wait_screen a "Escape character is ^]"
+
+# The writer's terminal size reaches the program, and follows it.
+$TM send-keys -t a 'echo "si""ze $(stty size)"' Enter
+check "window size of the attached terminal" wait_screen a "size 30 100"
+$TM resize-window -t a -x 120 -y 40
+sleep 0.3
+$TM send-keys -t a 'echo "af""ter $(stty size)"' Enter
+check "window size follows a resize" wait_screen a "after 40 120"
+
+# A second writer is refused, naming the holder; a watcher is let in.
+g console </dev/null >"$T/out.b" 2>"$T/err.b"
+expect_eq "a second writer exits 1" 1 $?
+expect_in "the refusal names the holder" "in use by $(id -un)@$(hostname)" "$(cat "$T/err.b")"
+expect_in "the refusal says what to do" "--force" "$(cat "$T/err.b")"
+$TM new-session -d -s w -x 100 -y 30 \
+    "'$GUEST' -C 'unix:$SOCK' console --read-only --no-history; sleep 60"
+check "a watcher attaches" wait_screen w "read-only"
+sleep 0.3
+$TM send-keys -t a 'echo "bo""th-$((3*3))"' Enter
+check "the writer sees its output" wait_screen a "both-9"
+check "the watcher sees the same output" wait_screen w "both-9"
+$TM send-keys -t w 'echo "wat""cher-typed"' Enter
+sleep 0.5
+check "a watcher's keystrokes do not go in" sh -c "! g console --log | grep -q watcher-typed"
+
+# Detach with ^]: exit 0, terminal restored, the shell keeps its state.
+$TM send-keys -t a 'export GVAR="kept$((40+2))"' Enter
+sleep 0.3
+$TM send-keys -t a C-]
+for i in $(seq 1 100); do [ -s "$T/rc.a" ] && break; sleep 0.05; done
+expect_eq "^] detaches with 0" "rc=0" "$(cat "$T/rc.a" 2>/dev/null)"
+for i in $(seq 1 40); do [ -s "$T/stty.a" ] && break; sleep 0.05; done
+expect_eq "the terminal is back in canonical mode" icanon "$(cat "$T/stty.a" 2>/dev/null)"
+$TM kill-session -t a
+$TM new-session -d -s a2 -x 100 -y 30 \
+    "'$GUEST' -C 'unix:$SOCK' console --no-history; echo \"rc=\$?\" >'$T/rc.a2'; sleep 60"
+wait_screen a2 "Escape character" >/dev/null
+$TM send-keys -t a2 'echo "var=$GVAR"' Enter
+check "reattached to the same shell (a variable survives)" wait_screen a2 "var=kept42"
+
+# --force takes the keyboard; the old writer is told and only watches.
+printf 'echo "for""ced-$((5*5))"\n' | g console --force --no-history
+expect_eq "--force attaches" 0 $?
+check "the old writer is told who took over" wait_screen a2 "took the keyboard"
+check "the forced input ran" wait_log "forced-25"
+$TM send-keys -t a2 'echo "ign""ored-$((2*2))"' Enter
+sleep 0.5
+check "the old writer's keys no longer go in" sh -c "! g console --log | grep -q ignored-4"
+$TM send-keys -t a2 C-]
+for i in $(seq 1 100); do [ -s "$T/rc.a2" ] && break; sleep 0.05; done
+expect_eq "a writer turned watcher still detaches" "rc=0" "$(cat "$T/rc.a2" 2>/dev/null)"
+
+# A client killed with SIGKILL leaves the console running and the
+# keyboard free.
+$TM new-session -d -s k -x 100 -y 30 "'$GUEST' -C 'unix:$SOCK' console --no-history; sleep 60"
+wait_screen k "Escape character" >/dev/null
+$TM send-keys -t k 'export KVAR=alive' Enter
+sleep 0.3
+pkill -KILL -f "unix:$SOCK console --no-history$"
+sleep 0.3
+type_line 'echo "k=$KVAR"'
+expect_eq "the keyboard is free again after a SIGKILL" 0 $?
+check "the shell survived the killed client" wait_log "k=alive"
+
+# The program exiting is restarted (another shell), and watchers hear.
+type_line 'echo $$ >'"$T/pid1"'; exit 3'
+check "the watcher is told the shell exited" wait_screen w "exited with status 3"
+check "the watcher is told it started again" wait_screen w "started again"
+for i in $(seq 1 100); do [ -s "$T/pid1" ] && break; sleep 0.05; done
+type_line 'echo $$ >'"$T/pid2"
+for i in $(seq 1 100); do [ -s "$T/pid2" ] && break; sleep 0.05; done
+check "a new shell runs after exit" test -s "$T/pid2" -a "$(cat "$T/pid1" 2>/dev/null)" != "$(cat "$T/pid2" 2>/dev/null)"
+
+# More than the ring holds: the last bytes and the drop marker, and the
+# keeper's memory stays bounded (64 KiB ring, ~30 MB printed, a watcher
+# attached).
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(keeper)/status"; }
+rss0=$(rss)
+type_line 'seq 1 3000000; echo "end-$((1+1))"'
+check "a flood of output is recorded to its end" wait_log "end-2"
+g console --log >"$T/log" 2>&1
+expect_eq "--log exits 0" 0 $?
+expect_in "the drop marker comes first" "[guest console: " "$(head -n 1 "$T/log")"
+expect_in "the drop marker counts bytes" "earlier bytes dropped]" "$(head -n 1 "$T/log")"
+check "the marker counts more than a million dropped" test "$(head -n 1 "$T/log" | tr -dc 0-9)" -gt 1000000
+check "the log holds no more than the ring" test "$(wc -c <"$T/log")" -le $((65536 + 100))
+check "the log ends with the last lines" grep -q "^3000000" "$T/log"
+rss1=$(rss)
+check "the keeper's memory stays bounded (${rss0} kB, then ${rss1} kB)" test $((rss1 - rss0)) -lt 8192
+check "the watcher still runs" wait_screen w "end-2"
+g console --log --history 100 >"$T/log100"
+check "--history BYTES gives at most BYTES" test "$(wc -c <"$T/log100")" -le 100
+
+check "the agent is still running" agent_alive
+$TM kill-server 2>/dev/null
+finish
