@@ -114,31 +114,6 @@ usage(FILE *f)
 	    "  -h, --help            this help\n", GUEST_PORT_DEFAULT);
 }
 
-/* BYTES with an optional K, M or G (powers of 1024). */
-static int
-parse_size(const char *s, size_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k':	v <<= 10; end++; break;
-	case 'M': case 'm':	v <<= 20; end++; break;
-	case 'G': case 'g':	v <<= 30; end++; break;
-	default:		break;
-	}
-	if (*end != '\0' || v > ((unsigned long long)1 << 40))
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}
-
 /* --console-program: words split at spaces, no quoting. */
 static int
 split_program(const char *s)
@@ -392,6 +367,7 @@ main(int argc, char **argv)
 	char s[GUEST_ADDR_STR_MAX], *end;
 	unsigned long cid;
 	uint32_t local;
+	uint64_t size;
 	int c, sfd;
 
 	guest_sanitize_stdfds();
@@ -432,14 +408,14 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'B':
-			if (parse_size(optarg, &console.buffer) < 0 ||
-			    console.buffer < 4096 ||
-			    console.buffer > (size_t)1 << 30) {
+			if (guest_parse_size(optarg, &size) < 0 ||
+			    size < 4096 || size > (uint64_t)1 << 30) {
 				fprintf(stderr, "guest-agent: --console-buffer "
 				    "%s: expected 4K to 1G (bytes, or with K, "
 				    "M or G)\n", optarg);
 				return 2;
 			}
+			console.buffer = (size_t)size;
 			break;
 		case 'S':
 			console.at_start = true;

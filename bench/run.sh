@@ -6,12 +6,12 @@
 #   bench/run.sh            full run (a few minutes)
 #   bench/run.sh --quick    fewer rounds, for a smoke test
 #   bench/run.sh [--quick] SECTION...   only these: startup exec bulk
-#                           socat cp list
+#                           socat cp list echo
 set -eu
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = --quick ] && { quick=1; shift; }
-sections=" ${*:-startup exec bulk socat cp list} "
+sections=" ${*:-startup exec bulk socat cp list echo} "
 want() { case $sections in *" $1 "*) return 0 ;; esac; return 1; }
 scripts/deps.sh build bench
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGUEST_TESTS=OFF >/dev/null
@@ -21,7 +21,9 @@ G=$PWD/build-bench/guest
 dir=$(mktemp -d)
 shm=$(mktemp -d /dev/shm/guest-bench.XXXXXX)	# cp's files: tmpfs
 pids=()
+wq_old=
 cleanup() {
+	[ -n "$wq_old" ] && echo "$wq_old" 2>/dev/null >/sys/devices/virtual/workqueue/cpumask
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ -f "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null
 	rm -rf "$dir" "$shm"
@@ -127,6 +129,52 @@ out=$("$B/timeit" -n $NB -w 1 -- sh -c "head -c $BULK /dev/zero | $G -C unix:$di
     ::: sh -c "head -c $BULK /dev/zero | socat -b 262144 - UNIX-CONNECT:$dir/sink.sock")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); s256=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| socat relay, fed by \`head -c\` (8 KiB writes): \`guest socat\` vs \`socat -b 262144\` | $(mbs $BULK "$g") MB/s | $(mbs $BULK "$s256") MB/s | $(ratio "$s256" "$g")x | (producer-bound) |"
+fi
+
+# Keystroke echo: one key at a time through a terminal client to `cat` on
+# a PTY at the far end and back (bench/echo-rtt), for guest console, guest
+# vsh -t, a local PTY relay (the floor: ptylocal -i, one relay hop) and
+# ssh -tt.  The same CPU placement for all: everything on CPU 1, the
+# driver, the clients, the far ends (an agent of its own whose console
+# program is cat; sshd) and the kernel's unbound workers, which move PTY
+# bytes (on this VM a wake-up of an idle vCPU costs up to milliseconds, so
+# a PTY worker landing on the other CPU would measure the host, not us).
+# Rounds interleaved.
+if want echo; then
+EA="-C unix:$dir/echo.sock"
+taskset -c 1 "$PWD/build-bench/guest-agent" --listen "unix:$dir/echo.sock" \
+    --state-dir "$dir" --console-program cat --console-at-start 2>/dev/null &
+pids+=($!)
+waitsock "$dir/echo.sock"
+[ ${#SSH[@]} -gt 0 ] && taskset -a -p -c 1 "$(cat "$dir/sshd.pid")" >/dev/null
+WQ=/sys/devices/virtual/workqueue/cpumask
+wq_old=$(cat $WQ 2>/dev/null || true)
+echo 2 2>/dev/null >$WQ || echo "(unbound workqueues could not be pinned)" >&2
+NE=400; RE=10
+[ $quick = 1 ] && { NE=200; RE=2; }
+for r in $(seq 1 $RE); do
+	taskset -c 1 "$B/echo-rtt" -n $NE -- "$B/ptylocal" -i cat >>"$dir/e.floor"
+	taskset -c 1 "$B/echo-rtt" -n $NE -- $G $EA console --no-history >>"$dir/e.console"
+	taskset -c 1 "$B/echo-rtt" -n $NE -- $G $EA vsh -t -- cat >>"$dir/e.vsh"
+	if [ ${#SSH[@]} -gt 0 ]; then
+		taskset -c 1 "$B/echo-rtt" -n $NE -- "${SSH[@]}" -tt cat >>"$dir/e.ssh"
+	fi
+done
+[ -n "$wq_old" ] && echo "$wq_old" 2>/dev/null >$WQ || true
+[ ${#SSH[@]} -gt 0 ] && taskset -a -p -c 0-$(($(nproc) - 1)) "$(cat "$dir/sshd.pid")" >/dev/null
+# pct FILE P: the P-th percentile of the samples in FILE.
+pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
+f50=$(pct "$dir/e.floor" 50); f99=$(pct "$dir/e.floor" 99)
+for c in console vsh; do
+	c50=$(pct "$dir/e.$c" 50); c99=$(pct "$dir/e.$c" 99)
+	what="\`guest console\`"; [ $c = vsh ] && what="\`guest vsh -t\`"
+	echo "| echo p50: $what vs a local PTY relay ($((NE * RE)) keys) | ${c50} µs | ${f50} µs | $(ratio "$c50" "$f50")x | ≤ 1.3x |"
+	echo "| echo p99: $what vs a local PTY relay | ${c99} µs | ${f99} µs | $(ratio "$c99" "$f99")x | ≤ 2x |"
+	if [ ${#SSH[@]} -gt 0 ]; then
+		s50=$(pct "$dir/e.ssh" 50); s99=$(pct "$dir/e.ssh" 99)
+		echo "| echo p50 / p99: $what vs \`ssh -tt localhost\` | ${c50} / ${c99} µs | ${s50} / ${s99} µs | $(ratio "$c50" "$s50")x / $(ratio "$c99" "$s99")x | below |"
+	fi
+done
 fi
 
 # guest cp, on tmpfs (so the disk does not decide): one big file pushed

@@ -12,31 +12,7 @@
 
 #include "guest.h"
 #include "guest/console.h"
-
-/* BYTES with an optional K, M or G. */
-static int
-parse_bytes(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || v > (1ULL << 40))
-		return -1;
-	switch (*end) {
-	case 'K': case 'k':	v <<= 10; end++; break;
-	case 'M': case 'm':	v <<= 20; end++; break;
-	case 'G': case 'g':	v <<= 30; end++; break;
-	default:		break;
-	}
-	if (*end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
+#include "guest/util.h"
 
 static int
 cmd_console(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
@@ -71,7 +47,7 @@ cmd_console(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 			}
 			break;
 		case 'H':
-			if (parse_bytes(optarg, &o.history) < 0) {
+			if (guest_parse_size(optarg, &o.history) < 0) {
 				cli_error(c, "--history %s: expected a number "
 				    "of bytes (K, M, G allowed)", optarg);
 				return EXIT_USAGE;

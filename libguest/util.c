@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -95,4 +96,28 @@ guest_mkdir_parents(const char *path, mode_t mode, bool include_last)
 		if (ch == '\0')
 			return 0;
 	}
+}
+
+int
+guest_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || v > (1ULL << 40))
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k':	v <<= 10; end++; break;
+	case 'M': case 'm':	v <<= 20; end++; break;
+	case 'G': case 'g':	v <<= 30; end++; break;
+	default:		break;
+	}
+	if (*end != '\0' || v > (1ULL << 40))
+		return -EINVAL;
+	*out = v;
+	return 0;
 }

@@ -18,6 +18,10 @@ void	guest_sanitize_stdfds(void);
  * -ETIMEDOUT, or another negative errno. */
 int	guest_wait_fd(int fd, short events, int64_t deadline);
 
+/* A byte count: digits with an optional K, M or G (powers of 1024), at
+ * most 1 TiB.  0, or -EINVAL. */
+int	guest_parse_size(const char *s, uint64_t *out);
+
 /* mkdir -p of path's parents (and path itself with include_last), new
  * ones with mode: 0, or a negative errno. */
 int	guest_mkdir_parents(const char *path, mode_t mode, bool include_last);
