@@ -37,7 +37,9 @@
 
 #define MAX_CLIENTS	64
 #define OUT_CHUNK	(16 * 1024)	/* per Data frame to a client */
-#define IN_MAX		(64 * 1024)	/* keystrokes waiting for the PTY */
+#define IN_MAX		(64 * 1024)	/* keystrokes waiting for the PTY;
+					 * past it, the socket waits (the
+					 * buffer holds one frame more) */
 #define REST_MAX	(64 * 1024)	/* bytes that came with the request */
 #define CLOSE_MS	5000		/* a closing client's last words */
 #define BACKOFF_MIN_MS	250
@@ -65,7 +67,6 @@ struct client {
 	bool		 attached;	/* ConsoleStarted is out: events next */
 	bool		 closing;	/* send what is queued, then go */
 	int64_t		 close_by;
-	struct guest_buf in;		/* keystrokes for the PTY */
 	char		 who[256];
 	int64_t		 since;		/* wall clock, ms */
 };
@@ -86,6 +87,8 @@ struct keeper {
 	struct client	*cl[MAX_CLIENTS];
 	size_t		 n;
 	struct client	*writer;
+	struct guest_buf in;		/* keystrokes for the PTY: they go in
+					 * even after their writer left */
 };
 
 /* Ring ----------------------------------------------------------------- */
@@ -328,20 +331,19 @@ program_ended(struct keeper *k, int st)
 static void
 write_master(struct keeper *k)
 {
-	struct client *cl = k->writer;
 	ssize_t n;
 
-	if (cl == NULL || guest_buf_used(&cl->in) == 0)
+	if (guest_buf_used(&k->in) == 0)
 		return;
 	if (k->master < 0) {	/* nobody to type to: as a serial line */
-		guest_buf_consume(&cl->in, guest_buf_used(&cl->in));
+		guest_buf_consume(&k->in, guest_buf_used(&k->in));
 		return;
 	}
-	n = write(k->master, guest_buf_ptr(&cl->in), guest_buf_used(&cl->in));
+	n = write(k->master, guest_buf_ptr(&k->in), guest_buf_used(&k->in));
 	if (n > 0)
-		guest_buf_consume(&cl->in, (size_t)n);
+		guest_buf_consume(&k->in, (size_t)n);
 	else if (n < 0 && errno != EAGAIN && errno != EINTR)
-		guest_buf_consume(&cl->in, guest_buf_used(&cl->in));
+		guest_buf_consume(&k->in, guest_buf_used(&k->in));
 }
 
 static void
@@ -368,7 +370,6 @@ client_free(struct keeper *k, size_t i)
 	if (k->writer == cl)
 		k->writer = NULL;
 	guest_conn_close(&cl->c);
-	guest_buf_free(&cl->in);
 	free(cl);
 	k->cl[i] = k->cl[--k->n];
 }
@@ -527,7 +528,6 @@ take_handoff(struct keeper *k)
 	}
 	guest_conn_init(&cl->c, fd);
 	guest_conn_established(&cl->c);
-	guest_buf_init(&cl->in, IN_MAX);
 	cl->stop = UINT64_MAX;
 	cl->since = (int64_t)time(NULL) * 1000;
 	if (h.rest_len > 0 && guest_buf_reserve(&cl->c.rx, h.rest_len,
@@ -541,7 +541,6 @@ take_handoff(struct keeper *k)
 		    "too many console clients (at most %d)", MAX_CLIENTS);
 		(void)guest_conn_flush(&cl->c);
 		guest_conn_close(&cl->c);
-		guest_buf_free(&cl->in);
 		free(cl);
 		return;
 	}
@@ -577,8 +576,8 @@ client_msg(struct keeper *k, struct client *cl, struct guest_msg *m)
 			return -EBADMSG;
 		if (!cl->writer)
 			return 0;	/* typed before it heard; dropped */
-		if (guest_buf_append(&cl->in, m->data, m->len) < 0)
-			return -ENOBUFS;
+		if (guest_buf_append(&k->in, m->data, m->len) < 0)
+			return -EBADMSG;	/* cannot be: see IN_MAX */
 		write_master(k);
 		return 0;
 	case GUEST__V1__MESSAGE__BODY_WINDOW_SIZE:
@@ -590,30 +589,22 @@ client_msg(struct keeper *k, struct client *cl, struct guest_msg *m)
 	}
 }
 
+/* Handle the frames already read, while the keystrokes waiting for the
+ * PTY leave room. */
 static void
-client_read(struct keeper *k, struct client *cl)
+client_process(struct keeper *k, struct client *cl)
 {
 	struct guest_msg m = { 0 };
-	ssize_t n;
-	int r;
+	int r = 0;
 
-	n = guest_conn_fill(&cl->c);
-	if (n < 0 && n != -EAGAIN) {
-		client_close(cl);
-		return;
-	}
-	while ((r = guest_conn_next(&cl->c, &m)) > 0) {
+	while (!cl->closing && guest_buf_used(&k->in) <= IN_MAX &&
+	    (r = guest_conn_next(&cl->c, &m)) > 0) {
 		r = client_msg(k, cl, &m);
 		guest_msg_clear(&m);
 		if (r < 0)
 			break;
-		/* The PTY is full: leave the rest in the socket. */
-		if (guest_buf_used(&cl->in) > IN_MAX / 2)
-			return;
 	}
 	if (r < 0) {
-		if (r == -ENOBUFS)
-			r = -EBADMSG;
 		guest_conn_discard(&cl->c);
 		guest_conn_send_error(&cl->c,
 		    GUEST__V1__ERROR_CODE__ERROR_PROTOCOL, "%s",
@@ -624,6 +615,18 @@ client_read(struct keeper *k, struct client *cl)
 	}
 	if (cl->c.eof && !guest_conn_has_frame(&cl->c))
 		client_close(cl);
+}
+
+static void
+client_read(struct keeper *k, struct client *cl)
+{
+	ssize_t n = guest_conn_fill(&cl->c);
+
+	if (n < 0 && n != -EAGAIN) {
+		client_close(cl);
+		return;
+	}
+	client_process(k, cl);
 }
 
 /* The loop ----------------------------------------------------------------- */
@@ -675,6 +678,11 @@ keeper_loop(struct keeper *k)
 			i++;
 		}
 		write_master(k);
+		/* Frames left in a buffer while the PTY was full. */
+		for (i = 0; i < k->n; i++)
+			if (guest_buf_used(&k->in) <= IN_MAX &&
+			    guest_conn_has_frame(&k->cl[i]->c))
+				client_process(k, k->cl[i]);
 
 		wait = -1;
 		if (k->restart_at != 0)
@@ -685,8 +693,7 @@ keeper_loop(struct keeper *k)
 		p[1].events = POLLIN;
 		p[2].fd = k->master >= 0 && !k->master_eof ? k->master : -1;
 		p[2].events = POLLIN;
-		if (k->master >= 0 && k->writer != NULL &&
-		    guest_buf_used(&k->writer->in) > 0) {
+		if (k->master >= 0 && guest_buf_used(&k->in) > 0) {
 			p[2].fd = k->master;
 			p[2].events |= POLLOUT;
 		}
@@ -694,7 +701,7 @@ keeper_loop(struct keeper *k)
 			cl = k->cl[i];
 			p[3 + i].fd = cl->c.fd;
 			p[3 + i].events = 0;
-			if (!cl->closing && guest_buf_used(&cl->in) <= IN_MAX / 2)
+			if (!cl->closing && guest_buf_used(&k->in) <= IN_MAX)
 				p[3 + i].events |= POLLIN;
 			if (guest_conn_tx_pending(&cl->c))
 				p[3 + i].events |= POLLOUT;
@@ -741,6 +748,7 @@ console_keeper(int ctl, pid_t parent, const struct console_opts *o)
 	k.master = -1;
 	snprintf(k.term, sizeof k.term, "vt220");
 	k.ring.size = o->buffer;
+	guest_buf_init(&k.in, IN_MAX + GUEST_FRAME_MAX);
 	if ((k.ring.buf = malloc(k.ring.size)) == NULL) {
 		agent_log("console: cannot allocate %zu bytes", k.ring.size);
 		_exit(1);
