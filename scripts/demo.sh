@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install, build and show guest's main job: commands, shells and streams
 # in a machine over vsock.  Part 1 boots a small QEMU guest (the one the
-# tests use, tests/vm/) and runs guest vsh, guest socat and socat-listen
-# inside it over real AF_VSOCK.  Part 2 drives a local agent on a Unix
+# tests use, tests/vm/) and runs guest vsh, guest socat, socat-listen,
+# guest console and guest cp inside it over real AF_VSOCK.  Part 2 drives a local agent on a Unix
 # socket from this host.  This machine's own vsock is never touched.
 set -eu
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 # The demo, run inside the nested guest by scripts/demo.sh: the agent on
-# vsock, then guest vsh, guest socat and guest socat-listen over real
-# AF_VSOCK (loopback transport: CID 1 is this machine).
+# vsock, then guest vsh, guest socat, guest socat-listen, guest console and
+# guest cp over real AF_VSOCK (loopback transport: CID 1 is this machine).
 step() { printf '\n$ %s\n' "$*"; }
 echo "== inside a QEMU guest: $(uname -sr), vsock CID 1 by loopback"
 step "guest-agent --listen vsock:9001 --allow-cid 1 &"
@@ -33,5 +33,14 @@ sleep 0.3
 socat -u FILE:/tmp/orig VSOCK-CONNECT:2:7001
 wait $L
 cmp /tmp/orig /tmp/copy && echo "/tmp/copy is byte-identical to /tmp/orig"
+step "echo 'uname -r; echo set > /tmp/mark' | guest console 0 1   (types a line into the console and detaches)"
+echo 'uname -r; echo set > /tmp/mark' | guest console 0 1 --no-history
+sleep 1
+step "guest console 0 1 --log   (what the console printed while nobody was attached)"
+guest console 0 1 --log | tr -d '\r'
+echo
+step "cp: guest cp /tmp/orig 1:/tmp/pushed && guest cp 1:/tmp/pushed /tmp/back"
+guest cp -q /tmp/orig 1:/tmp/pushed && guest cp -q 1:/tmp/pushed /tmp/back
+cmp /tmp/orig /tmp/back && echo "/tmp/back is byte-identical (checked with XXH3-128 on the way)"
 echo
 echo "== demo done"
