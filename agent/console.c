@@ -65,6 +65,8 @@ struct client {
 	uint64_t	 stop;		/* --log: the end of the history */
 	bool		 writer;
 	bool		 attached;	/* ConsoleStarted is out: events next */
+	bool		 deaf;		/* it stopped reading: only its input
+					 * is left to take */
 	bool		 closing;	/* send what is queued, then go */
 	int64_t		 close_by;
 	char		 who[256];
@@ -180,6 +182,8 @@ client_push(struct keeper *k, struct client *cl)
 	size_t n;
 	int r;
 
+	if (cl->deaf)
+		return 0;
 	while (!cl->closing && cl->pos < end && !guest_conn_tx_full(&cl->c)) {
 		if (cl->pos < ring_start(&k->ring)) {
 			/* It fell a whole ring behind. */
@@ -214,6 +218,14 @@ client_push(struct keeper *k, struct client *cl)
 		client_close(cl);
 	}
 	r = guest_conn_flush(&cl->c);
+	if (r == -EPIPE || r == -ECONNRESET) {
+		/* A writer that detached right after typing: what it sent
+		 * still goes in, up to its end (it keeps the keyboard until
+		 * then). */
+		guest_conn_discard(&cl->c);
+		cl->deaf = true;
+		return 0;
+	}
 	return r == -EAGAIN ? 0 : r;
 }
 
@@ -384,6 +396,23 @@ format_since(int64_t ms, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+/* A TERM worth passing on: a plain name, nothing a terminfo lookup
+ * could take for a path. */
+static bool
+term_ok(const char *t)
+{
+	size_t i;
+
+	if (t == NULL || *t == '\0' || strlen(t) >= 64)
+		return false;
+	for (i = 0; t[i] != '\0'; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' &&
+		    t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
+		    strchr("._+-", t[i]) != NULL))
+			return false;
+	return true;
+}
+
 /* A new client with its request: placement in the stream, the keyboard,
  * and the program if it is not running yet. */
 static void
@@ -435,8 +464,7 @@ attach(struct keeper *k, struct client *cl, const Guest__V1__ConsoleRequest *q)
 	}
 	if (cl->writer) {
 		k->writer = cl;
-		if (q->term != NULL && *q->term != '\0' &&
-		    strlen(q->term) < sizeof k->term && k->pid < 0)
+		if (k->pid < 0 && term_ok(q->term))
 			snprintf(k->term, sizeof k->term, "%s", q->term);
 		set_window(k, q->window);
 	}
@@ -705,6 +733,8 @@ keeper_loop(struct keeper *k)
 				p[3 + i].events |= POLLIN;
 			if (guest_conn_tx_pending(&cl->c))
 				p[3 + i].events |= POLLOUT;
+			if (p[3 + i].events == 0)	/* POLLHUP would spin */
+				p[3 + i].fd = -1;
 			if (cl->closing) {
 				int64_t left = cl->close_by - now;
 

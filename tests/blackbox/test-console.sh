@@ -35,6 +35,8 @@ wait_log() {
 # type LINE: one line into the console from a script (no terminal):
 # attach, type, and the end of stdin detaches.
 type_line() { printf '%s\n' "$1" | g console --no-history; }
+# log_lacks PATTERN: the history does not hold it.
+log_lacks() { ! g console --log 2>/dev/null | grep -q -- "$1"; }
 keeper() { ps -o pid=,comm= --ppid "$AGENT_PID" | awk '$2 == "guest-console" { print $1 }'; }
 
 # Usage errors, before any connection.
@@ -78,7 +80,7 @@ check "the writer sees its output" wait_screen a "both-9"
 check "the watcher sees the same output" wait_screen w "both-9"
 $TM send-keys -t w 'echo "wat""cher-typed"' Enter
 sleep 0.5
-check "a watcher's keystrokes do not go in" sh -c "! g console --log | grep -q watcher-typed"
+check "a watcher's keystrokes do not go in" log_lacks watcher-typed
 
 # Detach with ^]: exit 0, terminal restored, the shell keeps its state.
 $TM send-keys -t a 'export GVAR="kept$((40+2))"' Enter
@@ -102,7 +104,7 @@ check "the old writer is told who took over" wait_screen a2 "took the keyboard"
 check "the forced input ran" wait_log "forced-25"
 $TM send-keys -t a2 'echo "ign""ored-$((2*2))"' Enter
 sleep 0.5
-check "the old writer's keys no longer go in" sh -c "! g console --log | grep -q ignored-4"
+check "the old writer's keys no longer go in" log_lacks ignored-4
 $TM send-keys -t a2 C-]
 for i in $(seq 1 100); do [ -s "$T/rc.a2" ] && break; sleep 0.05; done
 expect_eq "a writer turned watcher still detaches" "rc=0" "$(cat "$T/rc.a2" 2>/dev/null)"
@@ -157,6 +159,15 @@ check "the keeper's memory stays bounded (${rss0} kB, then ${rss1} kB)" test $((
 check "the watcher still runs" wait_screen w "end-2"
 g console --log --history 100 >"$T/log100"
 check "--history BYTES gives at most BYTES" test "$(wc -c <"$T/log100")" -le 100
+
+# The keeper killed: the agent starts another, and the console works
+# again (with a new program: the old one went with it).
+old=$(keeper)
+kill -KILL "$old"
+for i in $(seq 1 100); do k=$(keeper); [ -n "$k" ] && [ "$k" != "$old" ] && break; sleep 0.05; done
+check "the agent restarts a killed keeper" test -n "$(keeper)" -a "$(keeper)" != "$old"
+type_line 'echo "again-$((2+3))"'
+check "the console works after the keeper's restart" wait_log "again-5"
 
 check "the agent is still running" agent_alive
 $TM kill-server 2>/dev/null
