@@ -97,6 +97,18 @@ wait_screen a2 "Escape character" >/dev/null
 $TM send-keys -t a2 'echo "var=$GVAR"' Enter
 check "reattached to the same shell (a variable survives)" wait_screen a2 "var=kept42"
 
+# SIGTERM to the client: it leaves (255), the terminal restored.
+$TM new-session -d -s t -x 80 -y 24 \
+    "'$GUEST' -C 'unix:$SOCK' console --read-only --history 10; echo \"rc=\$?\" >'$T/rc.t'; stty -a | grep -o -- '-\\?icanon' >'$T/stty.t'; sleep 60"
+wait_screen t "Escape character" >/dev/null
+pkill -TERM -f "unix:$SOCK console --read-only --history 10"
+for i in $(seq 1 100); do [ -s "$T/rc.t" ] && break; sleep 0.05; done
+expect_eq "SIGTERM: the client exits 255" "rc=255" "$(cat "$T/rc.t" 2>/dev/null)"
+for i in $(seq 1 40); do [ -s "$T/stty.t" ] && break; sleep 0.05; done
+expect_eq "SIGTERM: the terminal is restored" icanon "$(cat "$T/stty.t" 2>/dev/null)"
+check "SIGTERM: says why" wait_screen t "terminated by signal TERM"
+$TM kill-session -t t
+
 # --force takes the keyboard; the old writer is told and only watches.
 printf 'echo "for""ced-$((5*5))"\n' | g console --force --no-history
 expect_eq "--force attaches" 0 $?
