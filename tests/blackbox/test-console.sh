@@ -3,6 +3,7 @@
 # watchers, the keyboard lock and --force, a killed client, the program
 # restarted when it exits.  Interactive parts through tmux.
 . "$(dirname "$0")/lib.sh"
+: "${RAWPEER:?}"
 command -v tmux >/dev/null || { fail "tmux is missing (scripts/deps.sh installs it)"; finish; exit; }
 mkdir -p "$T/state"
 # Under ASan, freed memory waits in a quarantine of up to 256 MiB, which
@@ -180,6 +181,24 @@ for i in $(seq 1 100); do k=$(keeper); [ -n "$k" ] && [ "$k" != "$old" ] && brea
 check "the agent restarts a killed keeper" test -n "$(keeper)" -a "$(keeper)" != "$old"
 type_line 'echo "again-$((2+3))"'
 check "the console works after the keeper's restart" wait_log "again-5"
+
+# Hostile clients, after a valid Hello: each is answered and dropped,
+# and the console goes on.
+HELLO='\0\0\0\6\022\004\010\001\020\001'
+RO='\0\0\0\5\242\001\002\010\001'		# ConsoleRequest{READ_ONLY}
+printf "$HELLO"'\0\0\0\5\242\001\002\010\143' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "an unknown console mode is answered" "unknown console mode 99" "$(tr -cd '[:print:]' <"$T/r")"
+printf "$HELLO$RO"'\0\0\0\3abc' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "a malformed frame on the console is answered" "unexpected message on the console" "$(tr -cd '[:print:]' <"$T/r")"
+printf "$HELLO$RO"'\0\0\0\4\102\002\010\002' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "a signal on the console is answered" "unexpected message on the console" "$(tr -cd '[:print:]' <"$T/r")"
+printf "$HELLO$RO"'\0\040\0\0' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "a 2 MiB frame on the console is answered" "frame larger than allowed" "$(tr -cd '[:print:]' <"$T/r")"
+printf "$HELLO"'\0\0\0\5\242\001\003\377\377' | "$RAWPEER" connect "$SOCK" >"$T/r"
+expect_in "a malformed console request is answered" "malformed" "$(tr -cd '[:print:]' <"$T/r")"
+head -c 100000 /dev/urandom | { printf "$HELLO$RO"; cat; } | "$RAWPEER" connect "$SOCK" >/dev/null
+type_line 'echo "still-$((3+4))"'
+check "the console works after hostile clients" wait_log "still-7"
 
 check "the agent is still running" agent_alive
 $TM kill-server 2>/dev/null
