@@ -63,7 +63,6 @@ struct client {
 	struct guest_conn c;
 	uint64_t	 pos;		/* next output byte to send */
 	uint64_t	 stop;		/* --log: the end of the history */
-	bool		 writer;
 	bool		 attached;	/* ConsoleStarted is out: events next */
 	bool		 deaf;		/* it stopped reading: only its input
 					 * is left to take */
@@ -166,7 +165,6 @@ client_close(struct client *cl)
 {
 	cl->closing = true;
 	cl->close_by = guest_now_ms() + CLOSE_MS;
-	cl->writer = false;
 }
 
 /* Queue output for cl while its queue has room; 0, or <0 when it broke. */
@@ -436,19 +434,18 @@ attach(struct keeper *k, struct client *cl, const Guest__V1__ConsoleRequest *q)
 			client_close(cl);
 			return;
 		}
-		cl->writer = true;
+		k->writer = cl;
 		break;
 	case GUEST__V1__CONSOLE_MODE__CONSOLE_FORCE:
 		if (k->writer != NULL) {
 			ev.kind = GUEST__V1__CONSOLE_EVENT__KIND__EVENT_TAKEN;
 			ev.who = cl->who;
 			(void)send_event(k->writer, &ev);
-			k->writer->writer = false;
 			st.holder = k->writer->who;
 			agent_log("console: %s took the keyboard from %s",
 			    cl->who, k->writer->who);
 		}
-		cl->writer = true;
+		k->writer = cl;
 		break;
 	case GUEST__V1__CONSOLE_MODE__CONSOLE_READ_ONLY:
 		break;
@@ -462,8 +459,7 @@ attach(struct keeper *k, struct client *cl, const Guest__V1__ConsoleRequest *q)
 		client_close(cl);
 		return;
 	}
-	if (cl->writer) {
-		k->writer = cl;
+	if (k->writer == cl) {
 		if (k->pid < 0 && term_ok(q->term))
 			snprintf(k->term, sizeof k->term, "%s", q->term);
 		set_window(k, q->window);
@@ -483,7 +479,7 @@ attach(struct keeper *k, struct client *cl, const Guest__V1__ConsoleRequest *q)
 			}
 	}
 	cl->pos = pos;
-	st.writer = cl->writer;
+	st.writer = k->writer == cl;
 	st.history = k->ring.total - pos;
 	st.dropped = pos - (k->ring.total - want);
 	st.buffer_size = k->ring.size;
@@ -498,7 +494,7 @@ attach(struct keeper *k, struct client *cl, const Guest__V1__ConsoleRequest *q)
 	if (guest_conn_send(&cl->c, &m) < 0)
 		client_close(cl);
 	cl->attached = true;
-	agent_debug("console: %s attached (%s)", cl->who, cl->writer ?
+	agent_debug("console: %s attached (%s)", cl->who, k->writer == cl ?
 	    "keyboard" : cl->stop != UINT64_MAX ? "log" : "read-only");
 }
 
@@ -602,14 +598,14 @@ client_msg(struct keeper *k, struct client *cl, struct guest_msg *m)
 	case GUEST__V1__MESSAGE__BODY_DATA:
 		if (m->stream != GUEST_STREAM_STDIN)
 			return -EBADMSG;
-		if (!cl->writer)
+		if (k->writer != cl)
 			return 0;	/* typed before it heard; dropped */
 		if (guest_buf_append(&k->in, m->data, m->len) < 0)
 			return -EBADMSG;	/* cannot be: see IN_MAX */
 		write_master(k);
 		return 0;
 	case GUEST__V1__MESSAGE__BODY_WINDOW_SIZE:
-		if (cl->writer)
+		if (k->writer == cl)
 			set_window(k, m->pb->window_size);
 		return 0;
 	default:

@@ -45,7 +45,7 @@ waitsock "$dir/sink.sock"
 A="-C unix:$dir/agent.sock"
 
 # A private sshd on loopback for the ssh baseline, when there is one.
-SSH=()
+SSH=(); SCP=(); HOST=
 if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null; then
 	mkdir -p /run/sshd
 	ssh-keygen -q -t ed25519 -N '' -f "$dir/hostkey"
@@ -201,26 +201,23 @@ head -c $CPB /dev/urandom >"$shm/big"
 # Every candidate first removes what it wrote last time, so that each
 # writes a new file: on this VM a file's fresh pages cost much more than
 # pages a truncate has just freed, which would favour an in-place rewrite.
-cand=(sh -c "rm -f $shm/push.out; $G $A cp -q $shm/big :$shm/push.out"
-    ::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big")
-[ ${#SSH[@]} -gt 0 ] && cand+=(::: sh -c "rm -f $shm/scp.out; ${SCP[*]} $shm/big $HOST:$shm/scp.out")
-out=$("$B/timeit" -n $NC -w 2 -- "${cand[@]}")
-g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
-echo "| cp push: $((CPB >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
-if [ ${#SSH[@]} -gt 0 ]; then
-	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
-	echo "| cp push: \`guest cp\` vs \`scp\` over loopback | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
-fi
-cand=(sh -c "rm -f $shm/pull.out; $G $A cp -q :$shm/big $shm/pull.out"
-    ::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big")
-[ ${#SSH[@]} -gt 0 ] && cand+=(::: sh -c "rm -f $shm/scp.in; ${SCP[*]} $HOST:$shm/big $shm/scp.in")
-out=$("$B/timeit" -n $NC -w 2 -- "${cand[@]}")
-g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
-echo "| cp pull: $((CPB >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
-if [ ${#SSH[@]} -gt 0 ]; then
-	s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
-	echo "| cp pull: \`guest cp\` vs \`scp\` over loopback | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
-fi
+# cp_rows WHAT GUEST-CP SCP: the big file one way, against the bare copy
+# and scp.
+cp_rows() {
+	cand=(sh -c "$2" ::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big")
+	[ ${#SSH[@]} -gt 0 ] && cand+=(::: sh -c "$3")
+	out=$("$B/timeit" -n $NC -w 2 -- "${cand[@]}")
+	g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+	echo "| cp $1: $((CPB >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.85 |"
+	if [ ${#SSH[@]} -gt 0 ]; then
+		s=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+		echo "| cp $1: \`guest cp\` vs \`scp\` over loopback | $(mbs $CPB "$g") MB/s | $(mbs $CPB "$s") MB/s | $(ratio "$s" "$g")x | ≥ 5x |"
+	fi
+}
+cp_rows push "rm -f $shm/push.out; $G $A cp -q $shm/big :$shm/push.out" \
+    "rm -f $shm/scp.out; ${SCP[*]} $shm/big $HOST:$shm/scp.out"
+cp_rows pull "rm -f $shm/pull.out; $G $A cp -q :$shm/big $shm/pull.out" \
+    "rm -f $shm/scp.in; ${SCP[*]} $HOST:$shm/big $shm/scp.in"
 rm -f "$shm"/*.out "$shm/scp.in" "$shm/big"
 mkdir -p "$shm/tree" "$shm/t1" "$shm/t2" "$shm/t3"
 for d in $(seq 1 100); do
