@@ -182,16 +182,18 @@ eof:
 	return 0;
 }
 
-/* Give back what the child has taken: in batches during bulk input, at
- * once when it has caught up (so typing never waits). */
+/* Give back what the child has taken, in batches.  Never per keystroke:
+ * a Credit for each key would wake the host for nothing (an extra hop in
+ * every echo), and typing cannot run out, since the host only waits when
+ * the whole window is in flight, and then at least CREDIT_BATCH of it
+ * is owed once the child has caught up. */
 static int
 maybe_credit(struct exec *x)
 {
-	if (x->in_closed || x->owed == 0 || !guest_conn_tx_room(x->c, 2))
+	if (x->in_closed || x->owed < CREDIT_BATCH ||
+	    !guest_conn_tx_room(x->c, 2))
 		return 0;
-	if (x->owed >= CREDIT_BATCH || guest_buf_used(&x->pending) == 0)
-		return send_credit(x);
-	return 0;
+	return send_credit(x);
 }
 
 static int
