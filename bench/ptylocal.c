@@ -5,76 +5,168 @@
  *   ptylocal CMD ARGS...     copy the PTY's output to stdout (bulk)
  *   ptylocal -i CMD ARGS...  relay both ways, stdin raw when it is a
  *                            terminal, as guest's clients do (echo)
+ *
+ * And the same split in two processes over a Unix socket, with no
+ * protocol at all: the least any remote terminal does (two relays and a
+ * socket), for reference.
+ *
+ *   ptylocal -l SOCK CMD ARGS...  serve: CMD on a PTY of its own for each
+ *                                 connection, relayed to the socket
+ *   ptylocal -c SOCK              connect: stdin and stdout to the socket,
+ *                                 stdin raw when it is a terminal
  */
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
-int
-main(int argc, char **argv)
-{
-	static char buf[65536];
-	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
-	struct termios saved, raw;
-	struct pollfd p[2];
-	int m, st, inter = 0, tty = 0;
-	ssize_t n;
-	pid_t pid;
+static char buf[65536];
 
-	if (argc > 1 && strcmp(argv[1], "-i") == 0) {
-		inter = 1;
-		argv++;
-		argc--;
+/* Relay in -> peer and peer -> out until either ends or ^] is typed (as
+ * guest's escape).  One poll, one read and one write a wake-up. */
+static void
+relay(int in, int out, int peer)
+{
+	struct pollfd p[2] = {
+		{ .fd = in, .events = POLLIN },
+		{ .fd = peer, .events = POLLIN },
+	};
+	ssize_t n;
+
+	while (poll(p, 2, -1) > 0) {
+		if (p[0].revents) {
+			if ((n = read(in, buf, sizeof buf)) <= 0)
+				return;
+			if (memchr(buf, 0x1d, (size_t)n) != NULL)
+				return;
+			if (write(peer, buf, (size_t)n) != n)
+				return;
+		}
+		if (p[1].revents) {
+			if ((n = read(peer, buf, sizeof buf)) <= 0)
+				return;
+			if (write(out, buf, (size_t)n) != n)
+				return;
+		}
 	}
-	if (argc < 2)
-		return 2;
-	pid = forkpty(&m, NULL, NULL, &ws);
-	if (pid == 0) {
-		execvp(argv[1], argv + 1);
-		_exit(127);
-	}
-	if (!inter) {
-		while ((n = read(m, buf, sizeof buf)) > 0)
-			if (write(1, buf, (size_t)n) != n)
-				return 1;
-		waitpid(pid, &st, 0);
-		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-	}
+}
+
+/* Relay stdin and stdout to peer, stdin raw while it lasts. */
+static void
+relay_terminal(int peer)
+{
+	struct termios saved, raw;
+	int tty = 0;
+
 	if (tcgetattr(0, &saved) == 0) {
 		tty = 1;
 		raw = saved;
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSANOW, &raw);
 	}
-	p[0].fd = 0;
-	p[0].events = POLLIN;
-	p[1].fd = m;
-	p[1].events = POLLIN;
-	while (poll(p, 2, -1) > 0) {
-		if (p[0].revents) {
-			if ((n = read(0, buf, sizeof buf)) <= 0)
-				break;
-			if (memchr(buf, 0x1d, (size_t)n) != NULL)
-				break;		/* ^], as guest's escape */
-			if (write(m, buf, (size_t)n) != n)
-				break;
-		}
-		if (p[1].revents) {
-			if ((n = read(m, buf, sizeof buf)) <= 0)
-				break;
-			if (write(1, buf, (size_t)n) != n)
-				break;
-		}
-	}
+	relay(0, 1, peer);
 	if (tty)
 		tcsetattr(0, TCSANOW, &saved);
-	/* SIGKILL: under nohup the command ignores SIGHUP. */
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
+}
+
+static pid_t
+spawn(int *m, char **argv)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	pid_t pid;
+
+	if ((pid = forkpty(m, NULL, NULL, &ws)) == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int
+unix_socket(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa->sun_path)
+		return -1;
+	strcpy(sa->sun_path, path);
+	return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+static int
+serve(const char *path, char **argv)
+{
+	struct sockaddr_un sa;
+	int s, c, m;
+	pid_t pid;
+
+	if ((s = unix_socket(path, &sa)) < 0)
+		return 1;
+	unlink(path);
+	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 8) < 0)
+		return 1;
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		if ((c = accept(s, NULL, NULL)) < 0)
+			continue;
+		if (fork() == 0) {
+			close(s);
+			if ((pid = spawn(&m, argv)) < 0)
+				_exit(1);
+			relay(m, m, c);
+			kill(pid, SIGKILL);
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sa;
+	int s;
+
+	if ((s = unix_socket(path, &sa)) < 0 ||
+	    connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return 1;
+	relay_terminal(s);
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int m, st;
+	ssize_t n;
+	pid_t pid;
+
+	if (argc > 3 && strcmp(argv[1], "-l") == 0)
+		return serve(argv[2], argv + 3);
+	if (argc == 3 && strcmp(argv[1], "-c") == 0)
+		return connect_to(argv[2]);
+	if (argc > 2 && strcmp(argv[1], "-i") == 0) {
+		if ((pid = spawn(&m, argv + 2)) < 0)
+			return 1;
+		relay_terminal(m);
+		/* SIGKILL: under nohup the command ignores SIGHUP. */
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return 0;
+	}
+	if (argc < 2)
+		return 2;
+	if ((pid = spawn(&m, argv + 1)) < 0)
+		return 1;
+	while ((n = read(m, buf, sizeof buf)) > 0)
+		if (write(1, buf, (size_t)n) != n)
+			return 1;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
