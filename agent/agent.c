@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ static unsigned n_sessions;
 #define KEEPER_RESTARTS	5
 static struct console_opts console;
 static pid_t keeper_pid = -1;
+static int keeper_end = -1;	/* the keeper's end of the hand-over pair */
 static int64_t keeper_started;
 static unsigned keeper_restarts;
 
@@ -198,8 +200,19 @@ describe_peer(const struct sockaddr_storage *ss, const struct ucred *cred,
 		snprintf(buf, n, "family %d", ss->ss_family);
 }
 
-/* Fork the console keeper.  Sessions inherit agent.console_fd, the end
- * they hand connections over on. */
+/* The hand-over pair outlives each keeper: sessions inherit
+ * agent.console_fd, the end they hand connections over on, and the agent
+ * keeps the keeper's end, so that a session forked before a restart
+ * still reaches the next keeper (what it sends in between waits in the
+ * socket). */
+static void
+keeper_stop_for_good(void)
+{
+	guest_closep(&keeper_end);	/* senders now get an error */
+	guest_closep(&agent.console_fd);
+}
+
+/* Fork the console keeper. */
 static void
 keeper_start(const sigset_t *oldmask, int sfd)
 {
@@ -207,31 +220,36 @@ keeper_start(const sigset_t *oldmask, int sfd)
 	pid_t parent = getpid(), pid;
 	size_t i;
 
-	guest_closep(&agent.console_fd);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		agent_log("console: socketpair: %s", strerror(errno));
-		return;
+	if (keeper_end < 0) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    sv) < 0) {
+			agent_log("console: socketpair: %s", strerror(errno));
+			return;
+		}
+		keeper_end = sv[0];
+		agent.console_fd = sv[1];
+		/* A keeper that stops taking connections holds a session
+		 * up for this long, not for ever. */
+		(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO,
+		    &(struct timeval){ .tv_sec = 5 }, sizeof(struct timeval));
 	}
 	pid = fork();
 	if (pid < 0) {
 		agent_log("console: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+		keeper_stop_for_good();
 		return;
 	}
 	if (pid == 0) {
 		for (i = 0; i < n_listeners; i++)
 			close(listeners[i].fd);
 		close(sfd);
-		close(sv[1]);
+		guest_closep(&agent.console_fd);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		console_keeper(sv[0], parent, &console);
+		console_keeper(keeper_end, parent, &console);
 	}
-	close(sv[0]);
-	agent.console_fd = sv[1];
 	keeper_pid = pid;
 	keeper_started = guest_now_ms();
 	agent_debug("console keeper %d", (int)pid);
@@ -297,6 +315,7 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 		for (i = 0; i < n_listeners; i++)
 			close(listeners[i].fd);
 		close(sfd);
+		guest_closep(&keeper_end);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -320,13 +339,13 @@ reap(const sigset_t *oldmask, int sfd)
 			    WIFSIGNALED(st) ? "signal" : "status",
 			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 			keeper_pid = -1;
-			guest_closep(&agent.console_fd);
 			if (guest_now_ms() - keeper_started > 60000)
 				keeper_restarts = 0;
-			if (++keeper_restarts > KEEPER_RESTARTS)
+			if (++keeper_restarts > KEEPER_RESTARTS) {
 				agent_log("console: not restarted (ended %d "
 				    "times in a row)", KEEPER_RESTARTS);
-			else
+				keeper_stop_for_good();
+			} else
 				keeper_start(oldmask, sfd);
 			continue;
 		}

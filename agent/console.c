@@ -851,9 +851,12 @@ console_serve(struct guest_conn *c, const Guest__V1__ConsoleRequest *q,
 		n = sendmsg(agent.console_fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
+		int e = errno;
+
 		agent_log("%s: console: cannot reach the keeper: %s", peer,
-		    strerror(errno));
+		    strerror(e));
 		guest_conn_send_error(c, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
+		    e == EAGAIN ? "the console is not answering" :
 		    "the console is not running in this agent");
 		goto refused;
 	}

@@ -174,17 +174,47 @@ g console --log --history 100 >"$T/log100"
 check "--history BYTES gives at most BYTES" test "$(wc -c <"$T/log100")" -le 100
 
 # The keeper killed: the agent starts another, and the console works
-# again (with a new program: the old one went with it).
+# again (with a new program: the old one went with it).  A connection
+# accepted before the restart that asks for the console after it reaches
+# the new keeper (the hand-over socket outlives each keeper).
+HELLO='\0\0\0\6\022\004\010\001\020\001'
+LOG='\0\0\0\7\242\001\004\010\003\020\001'	# ConsoleRequest{LOG, all}
+{ sleep 1.5; printf "$HELLO$LOG"; } | "$RAWPEER" connect "$SOCK" >"$T/early" &
+early=$!
+sleep 0.5
 old=$(keeper)
 kill -KILL "$old"
 for i in $(seq 1 100); do k=$(keeper); [ -n "$k" ] && [ "$k" != "$old" ] && break; sleep 0.05; done
 check "the agent restarts a killed keeper" test -n "$(keeper)" -a "$(keeper)" != "$old"
+wait "$early"; rc=$?
+expect_eq "a session from before the restart: served, then closed" 0 $rc
+check "a session from before the restart: ConsoleStarted, no refusal" \
+    sh -c "od -An -tx1 '$T/early' | tr -d ' \n' | grep -q 'aa01' && ! grep -q 'not running' '$T/early'"
 type_line 'echo "again-$((2+3))"'
 check "the console works after the keeper's restart" wait_log "again-5"
 
+# A keeper that takes nothing (stopped): hand-overs wait in the socket
+# until it is full, then the next session gives up after 5 s with a
+# clear error instead of hanging; the waiting ones are served once it
+# goes on.  Each request comes with 60 KB behind it, so a few fill the
+# socket.
+{ printf "$HELLO"'\0\0\0\5\242\001\002\010\001'; head -c 60000 /dev/zero; } >"$T/heavy"
+kill -STOP "$(keeper)"
+hp=()
+for i in 1 2 3 4 5 6; do
+	{ cat "$T/heavy"; sleep 9; } | "$RAWPEER" connect "$SOCK" >"$T/heavy.$i" &
+	hp+=($!)
+done
+sleep 7
+check "a stopped keeper: a session says the console is not answering" \
+    sh -c "cat '$T'/heavy.? | grep -q 'the console is not answering'"
+kill -CONT "$(keeper)"
+wait "${hp[@]}"
+type_line 'echo "goes-on-$((1+1))"'
+check "the console works after the keeper goes on" wait_log "goes-on-2"
+
 # Hostile clients, after a valid Hello: each is answered and dropped,
 # and the console goes on.
-HELLO='\0\0\0\6\022\004\010\001\020\001'
 RO='\0\0\0\5\242\001\002\010\001'		# ConsoleRequest{READ_ONLY}
 printf "$HELLO"'\0\0\0\5\242\001\002\010\143' | "$RAWPEER" connect "$SOCK" >"$T/r"
 expect_in "an unknown console mode is answered" "unknown console mode 99" "$(tr -cd '[:print:]' <"$T/r")"
