@@ -351,6 +351,8 @@ reap(const sigset_t *oldmask, int sfd)
 		}
 		if (n_sessions > 0)
 			n_sessions--;
+		if (WIFSIGNALED(st))	/* it may have left temps */
+			guest_copy_sweep(agent.journal);
 		if (WIFSIGNALED(st))
 			agent_log("session %d killed by signal %d", (int)pid,
 			    WTERMSIG(st));
@@ -472,10 +474,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	guest_identity_read(&agent.id);
 	/* guest cp's temps: where they were made is journalled, and what
-	 * a killed session left is removed now. */
-	if ((mkdir(state, 0700) == 0 || errno == EEXIST) &&
-	    snprintf(journal, sizeof journal, "%s/cp-temps", state) <
-	    (int)sizeof journal && access(state, W_OK) == 0) {
+	 * a killed session left is removed now (and whenever a session
+	 * ends). */
+	if (snprintf(journal, sizeof journal, "%s/cp-journal", state) <
+	    (int)sizeof journal && guest_mkdir_parents(journal, 0700,
+	    true) == 0 && access(journal, W_OK) == 0) {
 		agent.journal = journal;
 		guest_copy_sweep(journal);
 	} else

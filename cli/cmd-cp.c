@@ -140,11 +140,13 @@ host_journal(struct cli *cli, char *buf, size_t n)
 		return;
 	}
 	*slash = '\0';
-	if (guest_mkdir_parents(buf, 0700, true) < 0) {
+	if (strlen(buf) + sizeof "/cp-journal" > n) {
 		buf[0] = '\0';
 		return;
 	}
-	snprintf(buf + strlen(buf), n - strlen(buf), "/cp-temps");
+	strcat(buf, "/cp-journal");
+	if (guest_mkdir_parents(buf, 0700, true) < 0)
+		buf[0] = '\0';
 }
 
 static int

@@ -111,23 +111,47 @@ broken(struct guest_conn *c, int r, struct guest_error *e)
 
 /* Journal and sweep ----------------------------------------------------- */
 
+/* The journal is a directory with a file per receiving process, named
+ * after its pid: the directories it made temps in, a line each.  The
+ * file goes when the process is done with its temps; a dead process's
+ * is swept. */
+static int
+journal_file(const char *journal, long pid, char *buf, size_t n)
+{
+	int len = snprintf(buf, n, "%s/%ld", journal, pid);
+
+	return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
 static void
 journal_add(const char *journal, const char *dir, char *last, size_t n)
 {
-	char line[PATH_MAX + 2];
+	char path[PATH_MAX], line[PATH_MAX + 2];
 	int fd, len;
 
-	if (journal == NULL || strcmp(last, dir) == 0)
+	if (journal == NULL || strcmp(last, dir) == 0 ||
+	    journal_file(journal, (long)getpid(), path, sizeof path) < 0)
 		return;
 	snprintf(last, n, "%s", dir);
 	len = snprintf(line, sizeof line, "%s\n", dir);
 	if (len <= 0 || (size_t)len >= sizeof line)
 		return;
-	if ((fd = open(journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) < 0)
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
 		return;
 	(void)!write(fd, line, (size_t)len);
 	close(fd);
+}
+
+/* This process made temps (last names a directory) and has none left. */
+static void
+journal_done(const char *journal, const char *last)
+{
+	char path[PATH_MAX];
+
+	if (journal != NULL && last[0] != '\0' &&
+	    journal_file(journal, (long)getpid(), path, sizeof path) == 0)
+		(void)unlink(path);
 }
 
 /* ".guest-cp.PID.HEX~": the pid of the process that made it. */
@@ -149,8 +173,16 @@ temp_pid(const char *name)
 	return pid;
 }
 
-void
-guest_copy_sweep(const char *journal)
+static bool
+pid_dead(long pid)
+{
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Remove the temps of dead processes from the directories one journal
+ * file lists. */
+static void
+sweep_listed(int jfd, const char *name)
 {
 	char line[PATH_MAX + 2];
 	struct dirent *d;
@@ -159,8 +191,12 @@ guest_copy_sweep(const char *journal)
 	long pid;
 	int fd;
 
-	if (journal == NULL || (f = fopen(journal, "re")) == NULL)
+	if ((fd = openat(jfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return;
+	if ((f = fdopen(fd, "re")) == NULL) {
+		close(fd);
+		return;
+	}
 	while (fgets(line, sizeof line, f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] != '/')
@@ -172,19 +208,33 @@ guest_copy_sweep(const char *journal)
 				close(fd);
 			continue;
 		}
-		while ((d = readdir(dir)) != NULL) {
-			pid = temp_pid(d->d_name);
-			if (pid > 0 && (kill((pid_t)pid, 0) == 0 ||
-			    errno != ESRCH))
-				continue;	/* still copying */
-			if (pid > 0)
+		while ((d = readdir(dir)) != NULL)
+			if ((pid = temp_pid(d->d_name)) > 0 && pid_dead(pid))
 				(void)unlinkat(dirfd(dir), d->d_name, 0);
-		}
 		closedir(dir);
 	}
 	fclose(f);
-	/* Live copies re-add their directories as they make temps. */
-	(void)!truncate(journal, 0);
+}
+
+void
+guest_copy_sweep(const char *journal)
+{
+	struct dirent *d;
+	DIR *jd;
+	char *end;
+	long pid;
+
+	if (journal == NULL || (jd = opendir(journal)) == NULL)
+		return;
+	while ((d = readdir(jd)) != NULL) {
+		pid = strtol(d->d_name, &end, 10);
+		if (end == d->d_name || *end != '\0' || pid <= 0 ||
+		    !pid_dead(pid))
+			continue;	/* not a journal, or still copying */
+		sweep_listed(dirfd(jd), d->d_name);
+		(void)unlinkat(dirfd(jd), d->d_name, 0);
+	}
+	closedir(jd);
 }
 
 /* Sender --------------------------------------------------------------- */
@@ -1542,6 +1592,7 @@ guest_copy_recv(struct guest_conn *c, const char *dest, uint32_t nsources,
 out:
 	if (r.active)
 		entry_clear(&r);
+	journal_done(o->journal, r.journal_last);
 	stack_pop(&r, 0);
 	for (i = 0; i < r.nfix; i++)
 		free(r.fix[i].rel);

@@ -22,8 +22,10 @@ struct guest_copy_opts {
 	bool		 preserve;	/* mode and mtime */
 	bool		 owner;		/* and ownership, as root */
 	bool		 parents;	/* create missing parents of dest */
-	/* Receiver: file recording the directories temps are made in, for
-	 * guest_copy_sweep() after a crash (NULL: none). */
+	/* Receiver: a directory where each receiving process records the
+	 * directories it makes temps in (a file named after its pid,
+	 * removed when it is done), for guest_copy_sweep() after a crash
+	 * (NULL: none). */
 	const char	*journal;
 	/* Receiver: the names the top-level entries may have (the sources'
 	 * own names, on a pull); NULL: any single name. */
@@ -65,9 +67,10 @@ int	guest_copy_recv(struct guest_conn *c, const char *dest,
 	    const struct guest_copy_cb *cb, struct guest_copy_progress *out,
 	    struct guest_error *e);
 
-/* Remove the temps that dead copies left in the directories the journal
- * lists (a temp is named after the process that made it; live ones are
- * left alone), then empty the journal. */
+/* Remove the temps that dead copies left in the directories their
+ * journal files list (a temp is named after the process that made it;
+ * live ones are left alone), and those files.  Live copies' journals are
+ * not touched, so copies may sweep each other. */
 void	guest_copy_sweep(const char *journal);
 
 /* The name a source path goes by on the other side: its last component

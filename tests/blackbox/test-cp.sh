@@ -133,16 +133,26 @@ start_agent --state-dir "$T/state"
 g cp -q ":$S/one" "$T/back/one"		# the host sweeps its own
 expect_eq "no temps left (agent and host sweeps)" "" \
     "$(find "$D" "$T/back" -name '.guest-cp.*')"
+expect_eq "no journal files left, agent's or host's" "" \
+    "$(find "$T/state/cp-journal" "$T/cp-journal" -type f)"
 
 # The agent's session killed mid-transfer: a clear error, quickly.
 ("${G[@]}" cp -q "$T/new" "$T/old" "$T/new" "$T/old" ":$D/" >"$T/cut.out" 2>&1; echo $? >"$T/cut.rc") &
-for i in $(seq 1 100); do
-	s=$(sessions_of "$AGENT_PID" | head -n 1); [ -n "$s" ] && break; sleep 0.02
+for i in $(seq 1 250); do
+	s=$(sessions_of "$AGENT_PID" | head -n 1)
+	[ -n "$s" ] && [ -n "$(find "$D" -maxdepth 1 -name ".guest-cp.$s.*")" ] && break
+	sleep 0.02
 done
+check "a session receiving into a temp" test -n "$(find "$D" -maxdepth 1 -name ".guest-cp.$s.*")"
 kill -KILL "$s"
 for i in $(seq 1 100); do [ -s "$T/cut.rc" ] && break; sleep 0.1; done
 expect_eq "agent killed: 255" 255 "$(cat "$T/cut.rc" 2>/dev/null)"
 expect_in "agent killed: explained" "connection was lost" "$(cat "$T/cut.out")"
+# The agent sweeps when the session dies, not only at its next start.
+for i in $(seq 1 50); do [ -z "$(find "$D" -name '.guest-cp.*')" ] && break; sleep 0.1; done
+expect_eq "the killed session's temp is swept at once" "" "$(find "$D" -name '.guest-cp.*')"
+expect_eq "and its journal file" "" "$(ls -A "$T/state/cp-journal")"
+check "the agent is still running" agent_alive
 
 # No space left: an error, the temp removed, the destination unchanged.
 mkdir -p "$T/small"
