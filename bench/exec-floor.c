@@ -17,17 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int
-sock(const char *path, struct sockaddr_un *sa)
-{
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	strncpy(sa->sun_path, path, sizeof sa->sun_path - 1);
-	return socket(AF_UNIX, SOCK_STREAM, 0);
-}
+#include "sock.h"
 
 static void
-serve_one(int c)
+serve_one(int c, void *arg)
 {
 	char buf[4096], *argv[64];
 	ssize_t n, got = 0;
@@ -36,6 +29,7 @@ serve_one(int c)
 	pid_t pid;
 	char *p;
 
+	(void)arg;
 	/* argv as NUL-terminated strings, then an empty one. */
 	while ((n = read(c, buf + got, sizeof buf - 1 - (size_t)got)) > 0) {
 		got += n;
@@ -61,34 +55,19 @@ serve_one(int c)
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_un sa;
 	char buf[65536];
 	unsigned char code = 255;
 	ssize_t n;
-	int fd, c, i;
+	int fd, i;
 
 	if (argc >= 3 && strcmp(argv[1], "serve") == 0) {
-		fd = sock(argv[2], &sa);
-		unlink(argv[2]);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-		    listen(fd, 64) < 0)
+		if ((fd = bench_listen(argv[2], 0)) < 0)
 			return 1;
-		signal(SIGCHLD, SIG_IGN);
-		for (;;) {
-			if ((c = accept(fd, NULL, NULL)) < 0)
-				continue;
-			if (fork() == 0) {
-				signal(SIGCHLD, SIG_DFL);
-				serve_one(c);
-				_exit(0);
-			}
-			close(c);
-		}
+		bench_serve_forked(fd, serve_one, NULL);
 	}
 	if (argc < 4 || strcmp(argv[1], "run") != 0)
 		return 2;
-	fd = sock(argv[2], &sa);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+	if ((fd = bench_connect(argv[2], 0)) < 0)
 		return 255;
 	for (i = 3; i < argc; i++)
 		(void)!write(fd, argv[i], strlen(argv[i]) + 1);

@@ -26,6 +26,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sock.h"
+
 static char buf[65536];
 
 /* Relay in -> peer and peer -> out until either ends or ^] is typed (as
@@ -88,56 +90,22 @@ spawn(int *m, char **argv)
 	return pid;
 }
 
-static int
-unix_socket(const char *path, struct sockaddr_un *sa)
-{
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa->sun_path)
-		return -1;
-	strcpy(sa->sun_path, path);
-	return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-}
+struct serve_arg {
+	char	**argv;
+};
 
-static int
-serve(const char *path, char **argv)
+/* One connection: the command on a PTY of its own, relayed to it. */
+static void
+serve_one(int c, void *arg)
 {
-	struct sockaddr_un sa;
-	int s, c, m;
+	struct serve_arg *sa = arg;
 	pid_t pid;
+	int m;
 
-	if ((s = unix_socket(path, &sa)) < 0)
-		return 1;
-	unlink(path);
-	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 8) < 0)
-		return 1;
-	signal(SIGCHLD, SIG_IGN);
-	for (;;) {
-		if ((c = accept(s, NULL, NULL)) < 0)
-			continue;
-		if (fork() == 0) {
-			close(s);
-			if ((pid = spawn(&m, argv)) < 0)
-				_exit(1);
-			relay(m, m, c);
-			kill(pid, SIGKILL);
-			_exit(0);
-		}
-		close(c);
-	}
-}
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sa;
-	int s;
-
-	if ((s = unix_socket(path, &sa)) < 0 ||
-	    connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-		return 1;
-	relay_terminal(s);
-	return 0;
+	if ((pid = spawn(&m, sa->argv)) < 0)
+		return;
+	relay(m, m, c);
+	kill(pid, SIGKILL);
 }
 
 int
@@ -147,10 +115,19 @@ main(int argc, char **argv)
 	ssize_t n;
 	pid_t pid;
 
-	if (argc > 3 && strcmp(argv[1], "-l") == 0)
-		return serve(argv[2], argv + 3);
-	if (argc == 3 && strcmp(argv[1], "-c") == 0)
-		return connect_to(argv[2]);
+	if (argc > 3 && strcmp(argv[1], "-l") == 0) {
+		struct serve_arg sa = { argv + 3 };
+
+		if ((m = bench_listen(argv[2], 0)) < 0)
+			return 1;
+		bench_serve_forked(m, serve_one, &sa);
+	}
+	if (argc == 3 && strcmp(argv[1], "-c") == 0) {
+		if ((m = bench_connect(argv[2], 0)) < 0)
+			return 1;
+		relay_terminal(m);
+		return 0;
+	}
 	if (argc > 2 && strcmp(argv[1], "-i") == 0) {
 		if ((pid = spawn(&m, argv + 2)) < 0)
 			return 1;

@@ -19,48 +19,48 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sock.h"
+
 #define CHUNK (128 * 1024)
+
+static void
+sink(int c, void *arg)
+{
+	static char buf[CHUNK];
+
+	(void)arg;
+	while (read(c, buf, sizeof buf) > 0)
+		;
+}
+
+static void
+run_cat(int c, void *arg)
+{
+	(void)arg;
+	dup2(c, 0);
+	dup2(c, 1);
+	execlp("cat", "cat", (char *)NULL);
+	_exit(127);
+}
 
 int
 main(int argc, char **argv)
 {
 	static char a[CHUNK], b[CHUNK];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct pollfd p[2];
 	ssize_t n;
-	int fd, c, in_open = 1, sz = 1 << 20;
+	int fd, in_open = 1;
 	size_t pend = 0, off = 0;
 
 	if (argc != 3)
 		return 2;
-	strncpy(sa.sun_path, argv[2], sizeof sa.sun_path - 1);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "sink") == 0) {
-		unlink(argv[2]);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-		    listen(fd, 64) < 0)
+		if ((fd = bench_listen(argv[2], 0)) < 0)
 			return 1;
-		signal(SIGCHLD, SIG_IGN);
-		for (;;) {
-			if ((c = accept(fd, NULL, NULL)) < 0)
-				continue;
-			if (fork() == 0) {
-				if (strcmp(argv[1], "sink") == 0) {
-					while (read(c, a, sizeof a) > 0)
-						;
-					_exit(0);
-				}
-				dup2(c, 0);
-				dup2(c, 1);
-				execlp("cat", "cat", (char *)NULL);
-				_exit(127);
-			}
-			close(c);
-		}
+		bench_serve_forked(fd, strcmp(argv[1], "sink") == 0 ? sink :
+		    run_cat, NULL);
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+	if ((fd = bench_connect(argv[2], 1 << 20)) < 0)
 		return 1;
 	/* Never block writing to the socket: the far end's cat may be
 	 * blocked writing back to us, and then we must go on reading. */

@@ -17,28 +17,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sock.h"
+
 #define CHUNK (256 * 1024)
 
 int
 main(int argc, char **argv)
 {
 	static char buf[CHUNK];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	off_t off = 0;
 	ssize_t n;
-	int fd, c, out, in, sz = 1 << 20;
+	int fd, c, out, in;
 
 	if (argc != 4)
 		return 2;
-	strncpy(sa.sun_path, argv[2], sizeof sa.sun_path - 1);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 	if (strcmp(argv[1], "serve") == 0) {
-		unlink(argv[2]);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-		    listen(fd, 8) < 0)
+		if ((fd = bench_listen(argv[2], 1 << 20)) < 0)
 			return 1;
 		for (;;) {
 			if ((c = accept(fd, NULL, NULL)) < 0)
@@ -53,7 +48,7 @@ main(int argc, char **argv)
 		}
 	}
 	if ((in = open(argv[3], O_RDONLY)) < 0 || fstat(in, &st) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+	    (fd = bench_connect(argv[2], 1 << 20)) < 0)
 		return 1;
 	while (off < st.st_size)
 		if (sendfile(fd, in, &off, (size_t)(st.st_size - off)) <= 0)
