@@ -475,7 +475,7 @@ main(int argc, char **argv)
 	guest_identity_read(&agent.id);
 	/* guest cp's temps: where they were made is journalled, and what
 	 * a killed session left is removed now (and whenever a session
-	 * ends). */
+	 * dies of a signal: see reap()). */
 	if (snprintf(journal, sizeof journal, "%s/cp-journal", state) <
 	    (int)sizeof journal && guest_mkdir_parents(journal, 0700,
 	    true) == 0 && access(journal, W_OK) == 0) {
