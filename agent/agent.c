@@ -351,12 +351,11 @@ reap(const sigset_t *oldmask, int sfd)
 		}
 		if (n_sessions > 0)
 			n_sessions--;
-		if (WIFSIGNALED(st))	/* it may have left temps */
-			guest_copy_sweep(agent.journal);
-		if (WIFSIGNALED(st))
+		if (WIFSIGNALED(st)) {
 			agent_log("session %d killed by signal %d", (int)pid,
 			    WTERMSIG(st));
-		else
+			guest_copy_sweep(agent.journal);	/* its temps */
+		} else
 			agent_debug("session %d ended", (int)pid);
 	}
 }

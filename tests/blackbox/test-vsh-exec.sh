@@ -41,8 +41,8 @@ got=$(g vsh -- cat <"$T/in" | sha256sum | cut -d' ' -f1)
 expect_eq "64 MiB through cat" "$want" "$got"
 
 # Stdin in small pieces, more than twice the 512 KiB credit window, read
-# in odd sizes: credit comes back in batches, never per piece, and none is
-# missed at the window's edge (that would hang here).
+# in odd sizes: credit comes back in batches, and none is missed at the
+# window's edge (that would hang here).
 got=$( (for i in $(seq 1 40); do head -c 30000 /dev/zero; sleep 0.01; done) |
 	timeout 60 "${G[@]}" vsh -- sh -c 'dd bs=777 status=none | wc -c')
 expect_eq "1.2 MB of small stdin writes, read in 777-byte pieces" 1200000 "$got"
