@@ -182,6 +182,7 @@ client_push(struct keeper *k, struct client *cl)
 
 	if (cl->deaf)
 		return 0;
+again:
 	while (!cl->closing && cl->pos < end && !guest_conn_tx_full(&cl->c)) {
 		if (cl->pos < ring_start(&k->ring)) {
 			/* It fell a whole ring behind. */
@@ -216,6 +217,11 @@ client_push(struct keeper *k, struct client *cl)
 		client_close(cl);
 	}
 	r = guest_conn_flush(&cl->c);
+	/* The socket took the whole queue: queue more now, for nothing
+	 * else would wake us (a replay has no new output behind it). */
+	if (r == 0 && !cl->closing && (cl->pos < end ||
+	    (cl->stop != UINT64_MAX && cl->pos >= cl->stop)))
+		goto again;
 	if (r == -EPIPE || r == -ECONNRESET) {
 		/* A writer that detached right after typing: what it sent
 		 * still goes in, up to its end (it keeps the keyboard until
