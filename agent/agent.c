@@ -389,6 +389,7 @@ main(int argc, char **argv)
 	uint32_t local;
 	uint64_t size;
 	int c, sfd;
+	bool stand_in;
 
 	guest_sanitize_stdfds();
 	agent.policy.self_uid = geteuid();
@@ -472,6 +473,11 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	guest_identity_read(&agent.id);
+	(void)agent_self(&stand_in);
+	if (stand_in)
+		agent_log("warning: no passwd entry for uid %u: commands run "
+		    "as uid %u with HOME=/ and /bin/sh", (unsigned)geteuid(),
+		    (unsigned)geteuid());
 	/* guest cp's temps: where they were made is journalled, and what
 	 * a killed session left is removed now (and whenever a session
 	 * dies of a signal: see reap()). */

@@ -100,6 +100,10 @@ int	agent_spawn(const struct spawn_req *, struct spawned *, char *msg,
 struct passwd *agent_getpwnam(const char *name);
 struct passwd *agent_getpwuid(uid_t uid);
 int	agent_initgroups(const char *user, gid_t gid);
+/* The agent's own user; with no passwd entry for its uid, a stand-in
+ * (that uid and gid, HOME /, /bin/sh, named root for uid 0 and nothing
+ * otherwise), and *stand_in set. */
+struct passwd *agent_self(bool *stand_in);
 
 /* Write out everything queued, waiting at most timeout_ms. */
 int	agent_flush(struct guest_conn *, int timeout_ms);

@@ -250,21 +250,15 @@ program_start(struct keeper *k)
 	k->wanted = true;
 	k->restart_at = 0;
 	k->started = guest_now_ms();
-	if ((pw = agent_getpwuid(geteuid())) == NULL) {
-		snprintf(msg, sizeof msg, "uid %u has no passwd entry",
-		    (unsigned)geteuid());
-		r = 1;
-		code = 1;
-	} else {
-		agent_env_login(&env, pw, k->term);
-		sr.pw = pw;
-		sr.argv = k->o->argv;
-		sr.argc = k->o->argc;
-		sr.envp = env.envp;
-		sr.pty = true;
-		sr.ws = k->ws;
-		r = agent_spawn(&sr, &sp, msg, sizeof msg, &code);
-	}
+	pw = agent_self(NULL);
+	agent_env_login(&env, pw, k->term);
+	sr.pw = pw;
+	sr.argv = k->o->argv;
+	sr.argc = k->o->argc;
+	sr.envp = env.envp;
+	sr.pty = true;
+	sr.ws = k->ws;
+	r = agent_spawn(&sr, &sp, msg, sizeof msg, &code);
 	if (r == 0) {
 		k->pid = sp.pid;
 		k->master = sp.in_fd;

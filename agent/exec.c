@@ -444,12 +444,8 @@ exec_serve(struct guest_conn *c, const Guest__V1__ExecRequest *req)
 			    "user %s", (unsigned)geteuid(), req->user);
 			goto refused;
 		}
-	} else if ((pw = agent_getpwuid(geteuid())) == NULL) {
-		guest_conn_send_error(c, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
-		    "the agent's uid %u has no passwd entry",
-		    (unsigned)geteuid());
-		goto refused;
-	}
+	} else
+		pw = agent_self(NULL);
 
 	if ((env = malloc(sizeof *env)) == NULL ||
 	    (x = calloc(1, sizeof *x)) == NULL) {

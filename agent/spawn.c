@@ -76,8 +76,10 @@ agent_env_login(struct agent_env *env, const struct passwd *pw,
 	snprintf(env->shell, sizeof env->shell, "SHELL=%s",
 	    pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
 	agent_env_put(env, env->home);
-	agent_env_put(env, env->user);
-	agent_env_put(env, env->logname);
+	if (*pw->pw_name != '\0') {	/* a uid with no name has neither */
+		agent_env_put(env, env->user);
+		agent_env_put(env, env->logname);
+	}
 	agent_env_put(env, env->shell);
 	agent_env_put(env, pw->pw_uid == 0 ? root_path : user_path);
 	if (term != NULL) {

@@ -2,7 +2,9 @@
  * User lookups for the exec service.  NSS first (LDAP, homed, ...), then
  * /etc/passwd and /etc/group read directly: a static agent dropped into a
  * guest with another glibc cannot load that glibc's NSS modules, and must
- * still find root and the local users.
+ * still find root and the local users.  A guest with no entry at all for
+ * the agent's own uid (an initramfs, a distroless image, a rescue system)
+ * still gets its commands run: as that uid, at /, with /bin/sh.
  */
 #include <errno.h>
 #include <grp.h>
@@ -45,6 +47,29 @@ agent_getpwuid(uid_t uid)
 	struct passwd *pw = getpwuid(uid);
 
 	return pw != NULL ? pw : scan_passwd(NULL, uid);
+}
+
+struct passwd *
+agent_self(bool *stand_in)
+{
+	static struct passwd self;
+	static char name[] = "root", none[] = "", home[] = "/",
+	    shell[] = "/bin/sh";
+	struct passwd *pw = agent_getpwuid(geteuid());
+
+	if (stand_in != NULL)
+		*stand_in = pw == NULL;
+	if (pw != NULL)
+		return pw;
+	self.pw_uid = geteuid();
+	self.pw_gid = getegid();
+	/* Only uid 0 has a name that needs no entry. */
+	self.pw_name = self.pw_uid == 0 ? name : none;
+	self.pw_passwd = none;
+	self.pw_gecos = none;
+	self.pw_dir = home;
+	self.pw_shell = shell;
+	return &self;
 }
 
 int

@@ -157,6 +157,28 @@ err=$(guest socat 0 1 7999 </dev/null 2>&1); rc=$?
 expect_eq "guest socat: nothing listening: 1" 1 $rc
 expect_eq "guest socat: nothing listening: message" "guest: socat: cannot connect to vsock:1:7999: nothing listening" "$err"
 
+# A guest with no passwd entry for the agent's uid (an initramfs, a
+# distroless image): commands still run, as uid 0 with HOME=/, /bin/sh
+# and root's PATH, and the agent says so once at start.  -u NAME that
+# does not exist stays an error.
+mv /etc/passwd /etc/passwd.real
+echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >/etc/passwd
+guest-agent --listen vsock:9003 --allow-cid 1 2>/tmp/agent3.log &
+A3=$!
+i=0
+while [ $i -lt 50 ] && ! guest vsh 0 1 9003 -- true 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+out=$(guest vsh 0 1 9003 -- sh -c 'echo "$(id -u) $HOME $SHELL $USER $PATH $(pwd)"' 2>&1)
+expect_eq "no passwd entry: runs as uid 0 at / with /bin/sh" "0 / /bin/sh root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /" "$out"
+out=$(ptyrun 24 80 guest vsh 0 1 9003 -t -- sh -c 'echo "tty $HOME"' | tr -d '\r')
+expect_in "no passwd entry: a PTY session" "tty /" "$out"
+expect_in "no passwd entry: -u nobody still switches" 65534 "$(guest vsh 0 1 9003 -u nobody -- id -u)"
+err=$(guest vsh 0 1 9003 -u nosuch -- true 2>&1); rc=$?
+expect_eq "no passwd entry: -u nosuch: 255" 255 $rc
+expect_in "no passwd entry: -u nosuch: message" "no user nosuch in the guest" "$err"
+expect_eq "no passwd entry: the agent warns once" 1 "$(grep -c 'warning: no passwd entry for uid 0' /tmp/agent3.log)"
+kill $A3
+mv /etc/passwd.real /etc/passwd
+
 kill $AGENT
 echo "$PASSED passed, $FAILED failed"
 [ $FAILED -eq 0 ]
