@@ -16,6 +16,9 @@
 
 #define ALIGN	64
 #define PHASE(x) ((x) & (ALIGN - 1))
+#define READ_MIN (64 * 1024)
+
+const uint8_t guest_buf_nothing[1];
 
 void
 guest_buf_init(struct guest_buf *b, size_t max)
@@ -48,7 +51,7 @@ guest_buf_reserve(struct guest_buf *b, size_t n, uint8_t **p)
 
 	if (n > b->max || used > b->max - n)
 		return -ENOBUFS;
-	if (b->cap - b->len >= n) {
+	if (b->data != NULL && b->cap - b->len >= n) {
 		*p = b->data + b->len;
 		return 0;
 	}
@@ -110,6 +113,19 @@ guest_buf_append(struct guest_buf *b, const void *src, size_t n)
 	return 0;
 }
 
+/* What a read may take before the buffer reaches its max: the room the
+ * storage has (once slid), or, when little is left, as much again. */
+static size_t
+read_step(const struct guest_buf *b)
+{
+	size_t used = guest_buf_used(b);
+	size_t room = b->cap > used + ALIGN ? b->cap - used - ALIGN : 0;
+
+	if (room >= b->cap / 4 && room > 0)
+		return room;
+	return b->cap > READ_MIN ? b->cap : READ_MIN;
+}
+
 ssize_t
 guest_buf_read_fd(struct guest_buf *b, int fd, size_t n)
 {
@@ -117,8 +133,14 @@ guest_buf_read_fd(struct guest_buf *b, int fd, size_t n)
 	ssize_t r;
 	int e;
 
-	if (n == 0 || n > guest_buf_avail(b))
+	if (n == 0 || n > guest_buf_avail(b)) {
 		n = guest_buf_avail(b);
+		/* Storage grows with what arrives (64 KiB, then doubling
+		 * when a read fills it): a session of a few small messages
+		 * never maps, faults in and frees megabytes. */
+		if (b->cap < b->max && n > read_step(b))
+			n = read_step(b);
+	}
 	if (n == 0)
 		return -ENOBUFS;
 	/* Reading into the room already at the end avoids sliding a

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what the tests need, build, and run every test: the normal build
 # (with the real-vsock suite in a nested QEMU guest, tests/vm/), then again
-# under ASan+UBSan, a short libFuzzer run of the frame decoder, and the
+# under ASan+UBSan, a minute of libFuzzer for each fuzz target, and the
 # fully static agent.
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,23 +19,8 @@ cmake --build build-asan -j "$jobs"
 # (The nested-VM suite runs once, in the normal build: TCG is slow enough.)
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE vm)
 
-echo "== libFuzzer: frame decoder, 30 seconds from the saved corpus"
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGUEST_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j "$jobs" --target fuzz-frame
-work=$(mktemp -d)
-cp tests/fuzz/corpus/frame/* "$work/"
-build-fuzz/tests/fuzz-frame -max_total_time=30 -print_final_stats=0 \
-    "$work" 2>build-fuzz/fuzz.log || { tail -n 40 build-fuzz/fuzz.log; exit 1; }
-tail -n 1 build-fuzz/fuzz.log
-rm -rf "$work"
-echo "== libFuzzer: guest cp's receiver against a hostile sender, 20 seconds"
-cmake --build build-fuzz -j "$jobs" --target fuzz-copy
-work=$(mktemp -d)
-cp tests/fuzz/corpus/copy/* "$work/"
-build-fuzz/tests/fuzz-copy -max_total_time=20 -print_final_stats=0 \
-    "$work" 2>build-fuzz/fuzz-copy.log || { tail -n 40 build-fuzz/fuzz-copy.log; exit 1; }
-tail -n 1 build-fuzz/fuzz-copy.log
-rm -rf "$work"
+echo "== libFuzzer: each target 60 s from its saved corpus (scripts/fuzz.sh)"
+scripts/fuzz.sh --seconds 60
 
 echo "== static agent"
 cmake -S . -B build-static -DGUEST_STATIC_AGENT=ON -DGUEST_TESTS=OFF >/dev/null

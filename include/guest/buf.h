@@ -28,10 +28,14 @@ guest_buf_used(const struct guest_buf *b)
 	return b->len - b->off;
 }
 
+/* What an empty buffer that never had storage points at: an offset from
+ * NULL, even 0, is undefined, and so is NULL given to memcpy. */
+extern const uint8_t guest_buf_nothing[];
+
 static inline const uint8_t *
 guest_buf_ptr(const struct guest_buf *b)
 {
-	return b->data + b->off;
+	return b->data != NULL ? b->data + b->off : guest_buf_nothing;
 }
 
 /* Room that can still be added without exceeding max. */
