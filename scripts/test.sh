@@ -5,11 +5,31 @@
 # fully static agent.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh build test vm
+if [ "${1:-}" != --inside ]; then
+	scripts/deps.sh build test vm
+	# The README's two commands need no package their own groups do not
+	# install: the demo runs, and then every test, with only their
+	# groups and a minimal Debian visible (scripts/only.sh), whatever
+	# else this machine has.
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "== the demo with only its packages (build, vm) and a minimal Debian"
+		log=$(mktemp)
+		if ! scripts/only.sh build vm -- scripts/demo.sh >"$log" 2>&1; then
+			tail -n 30 "$log"
+			echo "FAIL: scripts/demo.sh needs more than the build and vm groups"
+			exit 1
+		fi
+		rm -f "$log"
+		echo "PASS: scripts/demo.sh runs with only the build and vm groups"
+		echo "== every test with only build, test and vm and a minimal Debian"
+		exec scripts/only.sh build test vm -- scripts/test.sh --inside
+	fi
+	echo "(not root: the tests run with every installed package visible)"
+fi
 jobs=$(nproc)
 
 echo "== build and test (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGUEST_TESTS=ON >/dev/null
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j 2)
 

@@ -5,8 +5,10 @@
  * which is emptied again afterwards.  A thread drains the answers, so the
  * receiver never waits on us.
  */
+#include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,18 +28,33 @@ static char root[64];
  * end (a thread per input cost more than the receiver's work). */
 static int to_drain[2] = { -1, -1 }, drained[2] = { -1, -1 };
 
+/* One int through a pipe; libFuzzer's timer interrupts the wait. */
+static void
+pipe_int(int fd, int *v, bool out)
+{
+	ssize_t n;
+
+	do
+		n = out ? write(fd, v, sizeof *v) : read(fd, v, sizeof *v);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof *v)
+		abort();
+}
+
 static void *
 drain(void *arg)
 {
 	char buf[65536];
+	ssize_t n;
 	int fd;
 
 	(void)arg;
-	while (read(to_drain[0], &fd, sizeof fd) == (ssize_t)sizeof fd) {
-		while (read(fd, buf, sizeof buf) > 0)
+	for (;;) {
+		pipe_int(to_drain[0], &fd, false);
+		while ((n = read(fd, buf, sizeof buf)) > 0 ||
+		    (n < 0 && errno == EINTR))
 			;
-		if (write(drained[1], &fd, sizeof fd) != (ssize_t)sizeof fd)
-			abort();
+		pipe_int(drained[1], &fd, true);
 	}
 	return NULL;
 }
@@ -90,19 +107,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-	while (off < size && (n = write(sv[0], data + off, size - off)) > 0)
-		off += (size_t)n;
+	while (off < size && ((n = write(sv[0], data + off, size - off)) > 0 ||
+	    (n < 0 && errno == EINTR)))
+		off += n > 0 ? (size_t)n : 0;
 	shutdown(sv[0], SHUT_WR);
-	if (write(to_drain[1], &sv[0], sizeof sv[0]) != (ssize_t)sizeof sv[0])
-		abort();
+	pipe_int(to_drain[1], &sv[0], true);
 	o.expect = (size & 1) ? names : NULL;
 	o.n_expect = 1;
 	guest_conn_init(&c, sv[1]);
 	guest_conn_established(&c);
 	(void)guest_copy_recv(&c, root, (size & 2) ? 2 : 1, &o, NULL, &p, &e);
 	guest_conn_close(&c);		/* closes sv[1]: the drain ends */
-	if (read(drained[0], &sv[1], sizeof sv[1]) != (ssize_t)sizeof sv[1])
-		abort();
+	pipe_int(drained[0], &sv[1], false);
 	close(sv[0]);
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
