@@ -471,6 +471,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	/* Every disposition at its default, whatever started us (nohup, a
+	 * shell's background job): the programs we start inherit them,
+	 * and then need only SIGPIPE put back (agent/spawn.c). */
+	for (c = 1; c < NSIG; c++)
+		if (c != SIGKILL && c != SIGSTOP)
+			(void)signal(c, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	guest_identity_read(&agent.id);
 	(void)agent_self(&stand_in);

@@ -99,7 +99,10 @@ int	agent_spawn(const struct spawn_req *, struct spawned *, char *msg,
 /* User lookups that still work in a static agent (user.c). */
 struct passwd *agent_getpwnam(const char *name);
 struct passwd *agent_getpwuid(uid_t uid);
-int	agent_initgroups(const char *user, gid_t gid);
+/* The supplementary groups of user (gid first): how many were put in
+ * groups, at most max. */
+size_t	agent_user_groups(const char *user, gid_t gid, gid_t *groups,
+	    size_t max);
 /* The agent's own user; with no passwd entry for its uid, a stand-in
  * (that uid and gid, HOME /, /bin/sh, named root for uid 0 and nothing
  * otherwise), and *stand_in set. */

@@ -15,7 +15,6 @@
 
 #include "agent.h"
 
-#define MAX_GROUPS 256
 
 static struct passwd *
 scan_passwd(const char *name, uid_t uid)
@@ -72,19 +71,23 @@ agent_self(bool *stand_in)
 	return &self;
 }
 
-int
-agent_initgroups(const char *user, gid_t gid)
+size_t
+agent_user_groups(const char *user, gid_t gid, gid_t *groups, size_t max)
 {
-	gid_t groups[MAX_GROUPS];
 	struct group *gr;
 	size_t n = 0, i;
+	int ng = (int)max;
 	FILE *f;
 
-	if (initgroups(user, gid) == 0)
-		return 0;
+	/* NSS first; where it has nothing beyond the primary group (a
+	 * static agent in a guest whose NSS it cannot load), the file. */
+	if (getgrouplist(user, gid, groups, &ng) >= 0 && ng > 1)
+		return (size_t)ng;
+	if (ng > 1 && ng > (int)max)
+		return max;
 	groups[n++] = gid;
 	if ((f = fopen("/etc/group", "re")) != NULL) {
-		while ((gr = fgetgrent(f)) != NULL && n < MAX_GROUPS) {
+		while ((gr = fgetgrent(f)) != NULL && n < max) {
 			if (gr->gr_gid == gid)
 				continue;
 			for (i = 0; gr->gr_mem[i] != NULL; i++)
@@ -95,5 +98,5 @@ agent_initgroups(const char *user, gid_t gid)
 		}
 		fclose(f);
 	}
-	return setgroups(n, groups);
+	return n;
 }
