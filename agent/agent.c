@@ -1,7 +1,10 @@
 /*
  * guest-agent: listens on vsock (or a Unix socket, or sockets handed over
- * by systemd), applies the peer policy before reading a byte, and forks
- * one process per connection.
+ * by systemd), applies the peer policy before reading a byte, and serves
+ * each connection in a process of its own.  That process is forked ahead
+ * of time: a spare waits in accept, and once it has taken a connection
+ * the listener forks the next spare while the session runs, so no
+ * connection waits for a fork.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,7 +49,12 @@ struct listener {
 
 static struct listener listeners[MAX_LISTEN];
 static size_t n_listeners;
-static unsigned n_sessions;
+static unsigned n_sessions;	/* the spare included */
+
+/* The spare session process, and the pipe on which it says that it took
+ * a connection (one byte), or that it died idle (EOF). */
+static pid_t spare_pid = -1;
+static int spare_fd = -1;
 
 /* The console keeper, restarted if it dies (at most KEEPER_RESTARTS in
  * a row that each lasted under a minute). */
@@ -244,6 +253,7 @@ keeper_start(const sigset_t *oldmask, int sfd)
 			close(listeners[i].fd);
 		close(sfd);
 		guest_closep(&agent.console_fd);
+		guest_closep(&spare_fd);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -267,16 +277,16 @@ refuse(int fd, int code, const char *why)
 	guest_conn_close(&c);
 }
 
-static void
-serve(int lfd, const sigset_t *oldmask, int sfd)
+/* Accept a connection on lfd and check its peer: the connection, or -1
+ * (nothing waiting, or a peer refused with one Error and logged). */
+static int
+admit(int lfd, char *peer, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	struct ucred cred, *credp = NULL;
 	socklen_t cl = sizeof cred;
-	char peer[96], why[160];
-	pid_t pid;
-	size_t i;
+	char why[160];
 	int fd;
 
 	memset(&ss, 0, sizeof ss);
@@ -286,18 +296,141 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			agent_log("accept: %s", strerror(errno));
-		return;
+		return -1;
 	}
 	if (ss.ss_family == AF_UNIX &&
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
 		credp = &cred;
-	describe_peer(&ss, credp, peer, sizeof peer);
+	describe_peer(&ss, credp, peer, n);
 	if (guest_policy_check(&agent.policy, (struct sockaddr *)&ss, sl,
 	    credp, why, sizeof why) < 0) {
 		agent_log("refused %s: %s", peer, why);
 		refuse(fd, GUEST__V1__ERROR_CODE__ERROR_DENIED, why);
+		return -1;
+	}
+	return fd;
+}
+
+/* In a process forked off the listener: what the listener's own
+ * descriptors and signal handling were, put back for a session. */
+static void
+child_setup(int sfd, const sigset_t *oldmask)
+{
+	close(sfd);
+	guest_closep(&keeper_end);
+	guest_closep(&spare_fd);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+}
+
+static void
+close_listeners(void)
+{
+	size_t i;
+
+	for (i = 0; i < n_listeners; i++)
+		close(listeners[i].fd);
+}
+
+/* The spare: wait on every listener, serve the first peer admitted, and
+ * tell the listener so as soon as it is taken. */
+static int __attribute__((noreturn))
+spare_run(int told)
+{
+	struct pollfd p[MAX_LISTEN];
+	char peer[96];
+	size_t i;
+	int fd;
+
+	for (;;) {
+		for (i = 0; i < n_listeners; i++) {
+			p[i].fd = listeners[i].fd;
+			p[i].events = POLLIN;
+		}
+		if (poll(p, n_listeners, -1) < 0 && errno != EINTR)
+			_exit(1);
+		for (i = 0; i < n_listeners; i++)
+			if ((p[i].revents & POLLIN) &&
+			    (fd = admit(listeners[i].fd, peer, sizeof peer)) >= 0)
+				goto taken;
+	}
+taken:
+	(void)!write(told, "s", 1);
+	close(told);
+	close_listeners();
+	/* A session outlives the agent, as it would have forked late. */
+	(void)prctl(PR_SET_PDEATHSIG, 0);
+	(void)prctl(PR_SET_NAME, "guest-agent");
+	agent_debug("session %d for %s", (int)getpid(), peer);
+	_exit(session_run(fd, peer));
+}
+
+/* Fork a spare, unless there is one or the sessions are at their limit. */
+static void
+spare_start(const sigset_t *oldmask, int sfd)
+{
+	pid_t parent = getpid(), pid;
+	int p[2];
+
+	if (spare_pid > 0 || n_sessions >= MAX_SESSIONS)
+		return;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		agent_log("pipe: %s", strerror(errno));
 		return;
 	}
+	pid = fork();
+	if (pid < 0) {
+		agent_log("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child_setup(sfd, oldmask);
+		/* Idle, it goes with the agent. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
+		(void)prctl(PR_SET_NAME, "guest-spare");
+		spare_run(p[1]);
+	}
+	close(p[1]);
+	spare_pid = pid;
+	spare_fd = p[0];
+	n_sessions++;
+}
+
+/* The spare took a connection (or died idle): the next one. */
+static void
+spare_taken(const sigset_t *oldmask, int sfd)
+{
+	ssize_t n;
+	char b;
+
+	/* (Reaped already and replaced, the new one may have said nothing.) */
+	if ((n = read(spare_fd, &b, 1)) < 0 && errno == EAGAIN)
+		return;
+	if (n == 1)
+		agent_debug("session %d started", (int)spare_pid);
+	guest_closep(&spare_fd);
+	spare_pid = -1;
+	spare_start(oldmask, sfd);
+}
+
+/* With no spare (at the session limit, or it could not be forked): the
+ * listener accepts itself, refuses past the limit, and forks. */
+static void
+serve(int lfd, const sigset_t *oldmask, int sfd)
+{
+	char peer[96];
+	pid_t pid;
+	int fd;
+
+	if ((fd = admit(lfd, peer, sizeof peer)) < 0)
+		return;
 	if (n_sessions >= MAX_SESSIONS) {
 		agent_log("refused %s: %u sessions already", peer, n_sessions);
 		refuse(fd, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
@@ -312,19 +445,14 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 		return;
 	}
 	if (pid == 0) {
-		for (i = 0; i < n_listeners; i++)
-			close(listeners[i].fd);
-		close(sfd);
-		guest_closep(&keeper_end);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		close_listeners();
+		child_setup(sfd, oldmask);
 		_exit(session_run(fd, peer));
 	}
 	n_sessions++;
 	agent_debug("session %d for %s", (int)pid, peer);
 	close(fd);
+	spare_start(oldmask, sfd);
 }
 
 static void
@@ -351,6 +479,10 @@ reap(const sigset_t *oldmask, int sfd)
 		}
 		if (n_sessions > 0)
 			n_sessions--;
+		if (pid == spare_pid) {		/* died idle */
+			guest_closep(&spare_fd);
+			spare_pid = -1;
+		}
 		if (WIFSIGNALED(st)) {
 			agent_log("session %d killed by signal %d", (int)pid,
 			    WTERMSIG(st));
@@ -358,6 +490,7 @@ reap(const sigset_t *oldmask, int sfd)
 		} else
 			agent_debug("session %d ended", (int)pid);
 	}
+	spare_start(oldmask, sfd);	/* back under the limit */
 }
 
 int
@@ -381,7 +514,7 @@ main(int argc, char **argv)
 	static char journal[4096];
 	size_t n_addrs = 0, i;
 	struct guest_error err;
-	struct pollfd pfds[MAX_LISTEN + 1];
+	struct pollfd pfds[MAX_LISTEN + 2];
 	struct signalfd_siginfo si;
 	sigset_t mask, oldmask;
 	char s[GUEST_ADDR_STR_MAX], *end;
@@ -540,15 +673,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	keeper_start(&oldmask, sfd);
+	spare_start(&oldmask, sfd);
 
 	for (;;) {
+		/* The listeners are the spare's while there is one. */
 		for (i = 0; i < n_listeners; i++) {
-			pfds[i].fd = listeners[i].fd;
+			pfds[i].fd = spare_pid > 0 ? -1 : listeners[i].fd;
 			pfds[i].events = POLLIN;
 		}
 		pfds[i].fd = sfd;
 		pfds[i].events = POLLIN;
-		if (poll(pfds, n_listeners + 1, -1) < 0) {
+		pfds[i + 1].fd = spare_fd;
+		pfds[i + 1].events = POLLIN;
+		if (poll(pfds, n_listeners + 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s", strerror(errno));
@@ -570,6 +707,8 @@ main(int argc, char **argv)
 			}
 			reap(&oldmask, sfd);
 		}
+		if (pfds[n_listeners + 1].revents && spare_fd >= 0)
+			spare_taken(&oldmask, sfd);
 		for (i = 0; i < n_listeners; i++)
 			if (pfds[i].revents & POLLIN)
 				serve(listeners[i].fd, &oldmask, sfd);

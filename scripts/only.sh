@@ -32,6 +32,13 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "only: needs root for a mount namespace and chroot" >&2
 	exit 2
 fi
+# Where / is no mount point of its own (inside a chroot) the namespace
+# cannot be made private, and bind mounts made in it would show outside:
+# no view then, said plainly.
+if ! unshare -m --propagation private true 2>/dev/null; then
+	echo "only: no private mount namespace here (a chroot?): running with every installed package visible" >&2
+	exec "$@"
+fi
 
 want=
 for g in $groups; do

@@ -73,8 +73,9 @@ fd_count() { ls "/proc/$1/fd" | wc -l; }
 
 zombies_of() { ps -o stat= --ppid "$1" | grep -c '^Z' || true; }
 
-# The agent's session processes: its children but the console keeper.
-sessions_of() { ps -o pid=,comm= --ppid "$1" | awk '$2 != "guest-console" { print $1 }'; }
+# The agent's session processes: its children but the console keeper and
+# the spare that waits for the next connection.
+sessions_of() { ps -o pid=,comm= --ppid "$1" | awk '$2 != "guest-console" && $2 != "guest-spare" { print $1 }'; }
 
 finish() {
 	stop_agent
