@@ -10,6 +10,9 @@
  *                                 process per connection, which forks
  *                                 and execs the command
  *   exec-floor run PATH CMD...    send argv, print output, exit with status
+ *   exec-floor send PATH FILE     send FILE's bytes as they are (a
+ *                                 recorded request), read to the end:
+ *                                 a server's side of the time alone
  *
  * No framing, no handshake, no policy, no process per connection, no
  * environment of its own: one request, one spawn (vfork-like), one
@@ -118,6 +121,21 @@ main(int argc, char **argv)
 		if ((fd = bench_listen(argv[2], 0)) < 0)
 			return 1;
 		bench_serve_forked(fd, serve_forked, NULL);
+	}
+	if (argc == 4 && strcmp(argv[1], "send") == 0) {
+		FILE *f = fopen(argv[3], "rb");
+		size_t len;
+
+		if (f == NULL)
+			return 2;
+		len = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		if ((fd = bench_connect(argv[2], 0)) < 0)
+			return 255;
+		(void)!write(fd, buf, len);
+		while (read(fd, buf, sizeof buf) > 0)
+			;
+		return 0;
 	}
 	if (argc < 4 || strcmp(argv[1], "run") != 0)
 		return 2;
