@@ -113,17 +113,19 @@ guest_buf_append(struct guest_buf *b, const void *src, size_t n)
 	return 0;
 }
 
-/* What a read may take before the buffer reaches its max: the room the
- * storage has (once slid), or, when little is left, as much again. */
+/* What a read may take before the buffer has grown to its max: its first
+ * storage (64 KiB), then what fits while it is empty; once a partial
+ * frame waits in it (a stream, not a few small messages), as much again
+ * as it holds, so that it doubles on each such read up to its max, where
+ * bulk reads go to the room at its end with no slide. */
 static size_t
 read_step(const struct guest_buf *b)
 {
-	size_t used = guest_buf_used(b);
-	size_t room = b->cap > used + ALIGN ? b->cap - used - ALIGN : 0;
-
-	if (room >= b->cap / 4 && room > 0)
-		return room;
-	return b->cap > READ_MIN ? b->cap : READ_MIN;
+	if (b->cap == 0)
+		return READ_MIN;
+	if (guest_buf_used(b) == 0 && b->cap > ALIGN)
+		return b->cap - ALIGN;
+	return b->cap;
 }
 
 ssize_t
