@@ -98,6 +98,15 @@ g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); f=$(echo "$out" | sed -n 2p | cut 
 o=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
 echo "| one-shot exec: \`guest vsh -- true\` vs the lean exec server (accept, posix_spawn, status byte; median) | ${g} µs | ${f} µs | $(ratio "$g" "$f")x | ≤ 1.3x |"
 echo "| one-shot exec: \`guest vsh -- true\` vs the earlier floor (a process per connection, fork+exec) | ${g} µs | ${o} µs | $(ratio "$g" "$o")x | (reference) |"
+# Where the difference lies: the agent's side alone (a recorded Hello and
+# ExecRequest for true, sent by the floor's own minimal client), and the
+# client's start-up.
+printf '\0\0\0\023\022\021\010\001\020\001\032\013guest 0.1.0\0\0\0\010\042\006\012\004true' >"$dir/req.bin"
+out=$("$B/timeit" -n $N2 -- "$B/exec-floor" send "$dir/agent.sock" "$dir/req.bin" ::: "$B/exec-floor" run "$dir/floor.sock" true ::: $G --version ::: "$B/empty")
+a=$(echo "$out" | sed -n 1p | cut -d' ' -f1); f=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+v=$(echo "$out" | sed -n 3p | cut -d' ' -f1); e=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
+echo "| one-shot exec, the agent's side: a minimal client's recorded request to guest-agent vs the same client to the lean server | ${a} µs | ${f} µs | $(ratio "$a" "$f")x | (reference) |"
+echo "| one-shot exec, the client's side: \`guest --version\` vs an empty binary, in the same rounds | ${v} µs | ${e} µs | +$((v - e)) µs | (reference) |"
 if [ ${#SSH[@]} -gt 0 ]; then
 	out=$("$B/timeit" -n $((N2 / 10)) -- $G $A vsh -- true ::: "${SSH[@]}" true)
 	g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); s=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
