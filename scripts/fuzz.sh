@@ -31,6 +31,11 @@ for t in "$@"; do
 	cmake --build build-fuzz -j "$jobs" --target "fuzz-$t" >/dev/null
 done
 
+# The cp receiver's scratch files, on tmpfs where there is one; removed
+# here, since not every way out of libFuzzer runs the target's cleanup.
+scratch=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp )/guest-fuzz.XXXXXX")
+export FUZZ_TMPDIR=$scratch
+trap 'rm -rf "$scratch"' EXIT
 found=0
 for t in "$@"; do
 	corpus=tests/fuzz/corpus/$t

@@ -21,7 +21,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char root[64];
+static char root[4096];	/* also removed at exit (libFuzzer's
+				 * merge child leaves without it: see
+				 * scripts/fuzz.sh) */
 
 /* One thread for the whole run drains the answers of each input in turn:
  * it is handed the fd through a pipe and says when the fd reached its
@@ -92,8 +94,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (root[0] == '\0') {
 		/* tmpfs where there is one: a disk file system's inode
 		 * work was a good part of each input's time. */
-		snprintf(root, sizeof root, "%s/fuzz-copy.XXXXXX",
-		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+		const char *base = getenv("FUZZ_TMPDIR");
+
+		if (base == NULL || *base == '\0')
+			base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
+			    "/tmp";
+		snprintf(root, sizeof root, "%.4000s/fuzz-copy.XXXXXX", base);
 		if (mkdtemp(root) == NULL || pipe(to_drain) < 0 ||
 		    pipe(drained) < 0 || pthread_create(&t, NULL, drain,
 		    NULL) != 0)
