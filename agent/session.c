@@ -84,6 +84,11 @@ session_run(int fd, const char *peer)
 	    m.pb->hello->software ? m.pb->hello->software : "?");
 	guest_msg_clear(&m);
 	guest_conn_established(&c);
+	/* A client that must check which VM we are in before it sends its
+	 * request waits for our Hello; one that sent both at once gets it
+	 * with the service's first answer, in one write. */
+	if (!guest_conn_has_frame(&c) && agent_flush(&c, 5000) < 0)
+		goto out;
 
 	if (recv_step(&c, &m, deadline, peer, "request") < 0)
 		goto out;

@@ -101,7 +101,7 @@ cmd_console(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	guest_addr_format(&t.addr, s, sizeof s);
 	o.name = t.known ? t.name : s;
 	o.connect_ms = cli->connect_ms;
-	o.check = cli_check_hello;
+	o.check = cli_hello_check(&t);
 	o.check_arg = &t;
 	r = guest_console(&t.addr, &o, &e);
 	if (r == -EBUSY) {

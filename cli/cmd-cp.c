@@ -328,7 +328,7 @@ cmd_cp(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	req.body_case = GUEST__V1__MESSAGE__BODY_COPY_REQUEST;
 	req.copy_request = &cr;
 	if (guest_session_open(&t.addr, cli->connect_ms, "copy", &req,
-	    cli_check_hello, &t, &conn, NULL, &e) < 0) {
+	    cli_hello_check(&t), &t, &conn, NULL, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		goto out;
 	}

@@ -32,7 +32,7 @@ cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	req.body_case = GUEST__V1__MESSAGE__BODY_INFO_REQUEST;
 	req.info_request = &ir;
 	if (guest_session_open(&t.addr, cli->connect_ms, "info", &req,
-	    cli_check_hello, &t, &conn, &hello, &e) < 0) {
+	    cli_hello_check(&t), &t, &conn, &hello, &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		return EXIT_LOCAL;
 	}

@@ -111,7 +111,7 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		fprintf(stderr, "guest: vsh: connecting to %s (%s)\n",
 		    guest_addr_format(&t.addr, s, sizeof s),
 		    o.pty ? "with a terminal" : "pipes");
-	o.check = cli_check_hello;
+	o.check = cli_hello_check(&t);
 	o.check_arg = &t;
 	r = guest_vsh(&t.addr, &o, &status, &e);
 	if (r < 0) {

@@ -183,11 +183,17 @@ cli_target_port(struct cli *cli, const struct cmd_entry *c, int npos,
 	return 0;
 }
 
-int
-cli_check_hello(const struct guest_agent_hello *h, void *arg,
+static int
+check_hello(const struct guest_agent_hello *h, void *arg,
     struct guest_error *e)
 {
 	return guest_target_check(arg, h->vm_uuid, e);
+}
+
+guest_hello_fn
+cli_hello_check(const struct guest_target *t)
+{
+	return t->known && t->uuid[0] != '\0' ? check_hello : NULL;
 }
 
 const char *

@@ -71,10 +71,10 @@ int	cli_target(struct cli *, const struct cmd_entry *, int npos,
 int	cli_target_port(struct cli *, const struct cmd_entry *, int npos,
 	    char **pos, uint32_t port, struct guest_target *t);
 
-/* The check after Hello that the agent is in the VM the inventory
- * expects (a guest_hello_fn; arg is the struct guest_target). */
-int	cli_check_hello(const struct guest_agent_hello *, void *arg,
-	    struct guest_error *e);
+/* The Hello check for a target: the one that compares the agent's VM
+ * UUID with the inventory's, or NULL where there is none to compare (then
+ * the request goes out with our Hello, saving a round trip). */
+guest_hello_fn	cli_hello_check(const struct guest_target *);
 
 /* JSON: a string (null for NULL), a time in ms as RFC 3339 UTC (null
  * for 0). */

@@ -133,9 +133,12 @@ guest_session_open(const struct guest_addr *a, int connect_ms,
 		return r;
 	guest_conn_init(c, fd);
 	deadline = guest_now_ms() + GUEST_HANDSHAKE_TIMEOUT_MS;
-	/* The request follows Hello at once: one round trip, not two. */
+	/* The request follows Hello at once: one round trip, not two.  But
+	 * where the agent must first prove which VM it is in (a name from
+	 * the inventory), the request waits for its Hello: a command sent
+	 * to the wrong VM would run there before we could refuse. */
 	if ((r = guest_hello_queue(c, "guest " GUEST_VERSION, NULL, NULL)) < 0 ||
-	    (r = guest_conn_send(c, request)) < 0)
+	    (check == NULL && (r = guest_conn_send(c, request)) < 0))
 		goto fail;
 	r = guest_conn_flush_until(c, deadline);
 	/* An agent that refuses us may close before our Hello is out; its
@@ -175,8 +178,13 @@ guest_session_open(const struct guest_addr *a, int connect_ms,
 		    "%s service", s, out.software, service);
 		goto out;
 	}
-	if (check != NULL && (r = check(&out, check_arg, e)) < 0)
-		goto out;
+	if (check != NULL) {
+		if ((r = check(&out, check_arg, e)) < 0)
+			goto out;
+		if ((r = guest_conn_send(c, request)) < 0 ||
+		    (r = guest_conn_flush_until(c, deadline)) < 0)
+			goto fail;
+	}
 	guest_conn_established(c);
 	if (hello != NULL)
 		*hello = out;

@@ -95,13 +95,20 @@ golden "list: every environment" list-envs.golden
 # The agent must be in the VM the inventory says: a CID now held by
 # another VM is refused.
 mkdir -p "$T/agents"
-"$GUEST_AGENT" --listen "unix:$T/agents/web1.sock" \
+"$GUEST_AGENT" -v --listen "unix:$T/agents/web1.sock" \
     --vm-uuid 6695eb01-f6a4-8304-79aa-97f2502e193f 2>>"$T/agent.log" &
 AGENT_PID=$!
 wait_for_socket "$T/agents/web1.sock"
 expect_eq "the right VM answers" ok "$("$GUEST" vsh lab web1 -- echo ok)"
 ln -s web1.sock "$T/agents/db1.sock"
-err=$("$GUEST" vsh lab db1 -- echo ok 2>&1); expect_eq "wrong VM: 255" 255 $?
+# The request waits for the agent's Hello: the agent there logs a
+# session that ended with no request, and runs nothing.
+norequest() { grep -c "no request: connection closed" "$T/agent.log"; }
+n0=$(norequest)
+err=$("$GUEST" vsh lab db1 -- touch "$T/ran-in-web1" 2>&1); expect_eq "wrong VM: 255" 255 $?
+sleep 0.3
+expect_eq "wrong VM: the command was never sent there" $((n0 + 1)) "$(norequest)"
+check "wrong VM: nothing ran there" test ! -e "$T/ran-in-web1"
 expect_in "wrong VM explained" "db1 (env 0, CID 42): the agent there runs in VM 6695eb01-f6a4-8304-79aa-97f2502e193f, not 1d8b3e5a-0a6e-4b44-9f57-2c4a7a9b8c01 as the inventory says" "$err"
 err=$("$GUEST" info lab db1 2>&1); expect_eq "info checks too" 255 $?
 "$GUEST" cp -q "$FIX/node.xml" "lab/web1:$T/copied.xml"
@@ -110,6 +117,7 @@ expect_eq "cp from NAME:PATH (env 0)" "$(cat "$FIX/node.xml")" \
     "$("$GUEST" cp "web1:$T/copied.xml" -)"
 err=$("$GUEST" cp -q "$FIX/node.xml" "lab/db1:$T/x" 2>&1)
 expect_eq "cp checks the VM too" 255 $?
+check "cp to the wrong VM wrote nothing there" test ! -e "$T/x"
 stop_agent
 
 # socat-listen ENV PORT listens where the environment's guests connect.
