@@ -133,7 +133,7 @@ child_main(void *arg)
 	sigset_t none;
 	int s;
 
-	/* The agent changes one disposition (SIGPIPE ignored) and reset
+	/* The agent changes one disposition (SIGPIPE ignored) and resets
 	 * every other at start, so the program gets all at default. */
 	signal(SIGPIPE, SIG_DFL);
 	setsid();
