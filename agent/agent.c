@@ -209,6 +209,32 @@ describe_peer(const struct sockaddr_storage *ss, const struct ucred *cred,
 		snprintf(buf, n, "family %d", ss->ss_family);
 }
 
+/* In a process forked off the listener (a session, the spare, the
+ * keeper): drop the listener's own descriptors, and drop too the end of
+ * the console's hand-over pair that is the other side's (a session
+ * drops the keeper's, the keeper the sessions'); signal handling back
+ * as it was. */
+static void
+child_setup(int sfd, const sigset_t *oldmask, int *other_end)
+{
+	close(sfd);
+	guest_closep(other_end);
+	guest_closep(&spare_fd);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+}
+
+static void
+close_listeners(void)
+{
+	size_t i;
+
+	for (i = 0; i < n_listeners; i++)
+		close(listeners[i].fd);
+}
+
 /* The hand-over pair outlives each keeper: sessions inherit
  * agent.console_fd, the end they hand connections over on, and the agent
  * keeps the keeper's end, so that a session forked before a restart
@@ -227,7 +253,6 @@ keeper_start(const sigset_t *oldmask, int sfd)
 {
 	int sv[2];
 	pid_t parent = getpid(), pid;
-	size_t i;
 
 	if (keeper_end < 0) {
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
@@ -249,15 +274,8 @@ keeper_start(const sigset_t *oldmask, int sfd)
 		return;
 	}
 	if (pid == 0) {
-		for (i = 0; i < n_listeners; i++)
-			close(listeners[i].fd);
-		close(sfd);
-		guest_closep(&agent.console_fd);
-		guest_closep(&spare_fd);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		close_listeners();
+		child_setup(sfd, oldmask, &agent.console_fd);
 		console_keeper(keeper_end, parent, &console);
 	}
 	keeper_pid = pid;
@@ -309,29 +327,6 @@ admit(int lfd, char *peer, size_t n)
 		return -1;
 	}
 	return fd;
-}
-
-/* In a process forked off the listener: what the listener's own
- * descriptors and signal handling were, put back for a session. */
-static void
-child_setup(int sfd, const sigset_t *oldmask)
-{
-	close(sfd);
-	guest_closep(&keeper_end);
-	guest_closep(&spare_fd);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	sigprocmask(SIG_SETMASK, oldmask, NULL);
-}
-
-static void
-close_listeners(void)
-{
-	size_t i;
-
-	for (i = 0; i < n_listeners; i++)
-		close(listeners[i].fd);
 }
 
 /* The spare: wait on every listener, serve the first peer admitted, and
@@ -389,7 +384,7 @@ spare_start(const sigset_t *oldmask, int sfd)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		child_setup(sfd, oldmask);
+		child_setup(sfd, oldmask, &keeper_end);
 		/* Idle, it goes with the agent. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
@@ -446,7 +441,7 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 	}
 	if (pid == 0) {
 		close_listeners();
-		child_setup(sfd, oldmask);
+		child_setup(sfd, oldmask, &keeper_end);
 		_exit(session_run(fd, peer));
 	}
 	n_sessions++;

@@ -113,8 +113,10 @@ guest_buf_append(struct guest_buf *b, const void *src, size_t n)
 	return 0;
 }
 
-/* What a read may take before the buffer has grown to its max: its first
- * storage (64 KiB), then what fits while it is empty; once a partial
+/* What a read may take before the buffer has grown to its max, so that a
+ * session of a few small messages never maps, faults in and frees
+ * megabytes: its first storage (64 KiB), then what fits while it is
+ * empty; once a partial
  * frame waits in it (a stream, not a few small messages), as much again
  * as it holds, so that it doubles on each such read up to its max, where
  * bulk reads go to the room at its end with no slide. */
@@ -131,17 +133,15 @@ read_step(const struct guest_buf *b)
 ssize_t
 guest_buf_read_fd(struct guest_buf *b, int fd, size_t n)
 {
+	size_t step;
 	uint8_t *p;
 	ssize_t r;
 	int e;
 
 	if (n == 0 || n > guest_buf_avail(b)) {
 		n = guest_buf_avail(b);
-		/* Storage grows with what arrives (64 KiB, then doubling
-		 * when a read fills it): a session of a few small messages
-		 * never maps, faults in and frees megabytes. */
-		if (b->cap < b->max && n > read_step(b))
-			n = read_step(b);
+		if (b->cap < b->max && n > (step = read_step(b)))
+			n = step;
 	}
 	if (n == 0)
 		return -ENOBUFS;

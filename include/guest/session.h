@@ -46,8 +46,10 @@ int	guest_hello_check(const Guest__V1__Hello *, const char *who,
 
 /* Connect to a (within connect_ms, 0 for the default), send Hello and
  * the request, read the agent's Hello and pass it to check (if not NULL).
- * On success c is established and the next frame is the reply to the
- * request.  Errors name the address. */
+ * Without a check the request goes with our Hello (one round trip); with
+ * one it goes only once the check has passed, so that a refused agent
+ * never gets it.  On success c is established and the next frame is the
+ * reply to the request.  Errors name the address. */
 int	guest_session_open(const struct guest_addr *a, int connect_ms,
 	    const char *service, const GuestMessage *request,
 	    guest_hello_fn check, void *check_arg, struct guest_conn *c,
