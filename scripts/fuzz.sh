@@ -26,7 +26,14 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || set -- frame copy
 jobs=$(nproc)
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGUEST_FUZZ=ON >/dev/null
+# binutils' ar, named here: CMake would otherwise keep the llvm-ar it
+# finds where llvm is installed, and a tree configured so fails where it
+# is not (scripts/only.sh): such a tree is made anew.
+for tool in $(sed -n 's/^set(CMAKE_AR "\(.*\)")$/\1/p' build-fuzz/CMakeFiles/*/CMakeCCompiler.cmake 2>/dev/null); do
+	[ -x "$tool" ] || rm -rf build-fuzz
+done
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGUEST_FUZZ=ON \
+    -DCMAKE_AR="$(command -v ar)" -DCMAKE_RANLIB="$(command -v ranlib)" >/dev/null
 for t in "$@"; do
 	cmake --build build-fuzz -j "$jobs" --target "fuzz-$t" >/dev/null
 done
