@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "guest.h"
 #include "guest/proto.h"
@@ -18,6 +19,9 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_vsh_entry,
 	&cmd_cp_entry,
 	&cmd_console_entry,
+	&cmd_launch_entry,
+	&cmd_serial_entry,
+	&cmd_stop_entry,
 	&cmd_info_entry,
 	&cmd_socat_entry,
 	&cmd_socat_listen_entry,
@@ -180,6 +184,76 @@ cli_target_port(struct cli *cli, const struct cmd_entry *c, int npos,
 		fprintf(stderr, "guest: %s: %s is env %u guest %s (%s)\n",
 		    c->name, guest_addr_format(&t->addr, s, sizeof s), t->env,
 		    t->name, t->uuid);
+	return 0;
+}
+
+int
+cli_domain(struct cli *cli, const struct cmd_entry *c, int npos, char **pos,
+    struct guest_domain_ref *ref)
+{
+	struct guest_error e;
+
+	if (cli->connect != NULL) {
+		cli_error(c, "-C does not go with %s: it acts on the VM "
+		    "through libvirt, not on an agent", c->name);
+		return EXIT_USAGE;
+	}
+	if (npos < 1 || npos > 2) {
+		if (npos > 2)
+			cli_error(c, "unexpected argument '%s'", pos[2]);
+		else
+			cli_error(c, "which guest? (guest %s [ENV] GUEST)",
+			    c->name);
+		return EXIT_USAGE;
+	}
+	if (guest_target_domain(cli->inventory, npos == 2 ? pos[0] : NULL,
+	    pos[npos - 1], ref, &e) < 0) {
+		cli_error(c, "%s", e.msg);
+		return EXIT_LOCAL;
+	}
+	if (!ref->active) {
+		cli_error(c, "%s is %s (env %u)", ref->name, ref->state,
+		    ref->env.id);
+		guest_env_clear(&ref->env);
+		return EXIT_LOCAL;
+	}
+	return 0;
+}
+
+int
+cli_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int
+cli_parse_seconds(const char *s, double max, int *ms)
+{
+	double secs;
+	char *end;
+
+	errno = 0;
+	secs = strtod(s, &end);
+	if (*end != '\0' || end == s || errno != 0 || !(secs > 0) ||
+	    secs > max)
+		return -EINVAL;
+	*ms = (int)(secs * 1000 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
 	return 0;
 }
 

@@ -25,8 +25,6 @@ main(int argc, char **argv)
 	};
 	struct cli cli = { 0 };
 	const struct cmd_entry *c;
-	double secs;
-	char *end;
 	int ch;
 
 	guest_sanitize_stdfds();
@@ -37,17 +35,12 @@ main(int argc, char **argv)
 			cli.connect = optarg;
 			break;
 		case 'T':
-			secs = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(secs > 0) ||
-			    secs > 3600) {
+			if (cli_parse_seconds(optarg, 3600, &cli.connect_ms) < 0) {
 				cli_error(NULL, "--connect-timeout %s: expected "
 				    "seconds, more than 0 and at most 3600",
 				    optarg);
 				return EXIT_USAGE;
 			}
-			cli.connect_ms = (int)(secs * 1000 + 0.5);
-			if (cli.connect_ms == 0)
-				cli.connect_ms = 1;
 			break;
 		case 'I':
 			cli.inventory = optarg;

@@ -42,6 +42,9 @@ extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_env_entry;
 extern const struct cmd_entry cmd_cp_entry;
 extern const struct cmd_entry cmd_console_entry;
+extern const struct cmd_entry cmd_launch_entry;
+extern const struct cmd_entry cmd_serial_entry;
+extern const struct cmd_entry cmd_stop_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
@@ -70,6 +73,19 @@ int	cli_target(struct cli *, const struct cmd_entry *, int npos,
 /* The same from [ENV [GUEST]] with the port given apart (--port). */
 int	cli_target_port(struct cli *, const struct cmd_entry *, int npos,
 	    char **pos, uint32_t port, struct guest_target *t);
+
+/* The VM of [ENV] GUEST, for the commands that act on it through libvirt
+ * (serial, stop): 0 with ref filled (guest_env_clear(&ref->env) after),
+ * or the exit status to return, the error printed. */
+int	cli_domain(struct cli *, const struct cmd_entry *, int npos,
+	    char **pos, struct guest_domain_ref *ref);
+
+/* A boolean as Fuchsia's options take it: true/false (yes/no, on/off,
+ * 1/0 too).  -EINVAL otherwise. */
+int	cli_parse_bool(const char *s, bool *out);
+
+/* Seconds, more than 0 and at most max, as milliseconds; -EINVAL. */
+int	cli_parse_seconds(const char *s, double max, int *ms);
 
 /* The Hello check for a target: the one that compares the agent's VM
  * UUID with the inventory's, or NULL where there is none to compare (then

@@ -395,6 +395,66 @@ out:
 }
 
 int
+guest_target_domain(const char *inventory, const char *envspec,
+    const char *spec, struct guest_domain_ref *out, struct guest_error *e)
+{
+	struct lookup l = { 0 };
+	const struct guest_record *g;
+	char path[4096], what[300];
+	int64_t cid = GUEST_NO_CID;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if (guest_inventory_path(inventory, path, sizeof path, NULL) < 0)
+		path[0] = '\0';
+	l.path = path;
+	if ((r = lookup_load(&l, envspec, false, e)) < 0)
+		goto out;
+	(void)parse_cid(spec, &cid);
+	/* The cache may be behind (a VM just launched or stopped): what it
+	 * does not know, or knows as not running, is asked of libvirt. */
+	g = find_guest(&l, cid >= 0 ? NULL : spec, cid);
+	if (g == NULL || !g->vm.active) {
+		if ((r = lookup_refresh(&l, envspec, e)) < 0)
+			goto out;
+		g = find_guest(&l, cid >= 0 ? NULL : spec, cid);
+	}
+	if (g == NULL) {
+		snprintf(what, sizeof what, cid >= 0 ? "no running guest with "
+		    "CID %s" : "no guest '%s'", spec);
+		r = no_guest(&l, what, e);
+		goto out;
+	}
+	snprintf(out->name, sizeof out->name, "%s", g->vm.name);
+	snprintf(out->uuid, sizeof out->uuid, "%s", g->vm.uuid);
+	snprintf(out->state, sizeof out->state, "%s", g->vm.state);
+	out->active = g->vm.active;
+	out->env = *l.env;
+	/* Taken over: keep lookup_clear from freeing it. */
+	memset((struct guest_env *)l.env, 0, sizeof *l.env);
+out:
+	lookup_clear(&l);
+	return r;
+}
+
+int
+guest_target_refresh(const char *inventory, const char *envspec,
+    struct guest_error *e)
+{
+	struct lookup l = { 0 };
+	char path[4096];
+	int r;
+
+	if (guest_inventory_path(inventory, path, sizeof path, e) < 0)
+		return e->code;
+	l.path = path;
+	if ((r = lookup_load(&l, envspec, true, e)) == 0)
+		r = guest_inventory_refresh(l.inv, l.env, NULL, e);
+	lookup_clear(&l);
+	return r;
+}
+
+int
 guest_target_env(const char *inventory, const char *envspec,
     struct guest_env *out, struct guest_error *e)
 {

@@ -87,3 +87,37 @@ guest_virt_discover(const char *uri, const struct guest_vm *known,
 		*xml_fetched = fetched;
 	return r;
 }
+
+int
+guest_virt_launch(const char *uri, const struct guest_launch_spec *spec,
+    const struct guest_serial_opts *attach, guest_launched_fn started,
+    void *arg, struct guest_dom *out, struct guest_error *e)
+{
+	int r;
+
+	if ((r = load(e)) < 0)
+		return r;
+	return module->launch(uri, spec, attach, started, arg, out, e);
+}
+
+int
+guest_virt_serial(const char *uri, const char *dom,
+    const struct guest_serial_opts *o, struct guest_error *e)
+{
+	int r;
+
+	if ((r = load(e)) < 0)
+		return r;
+	return module->serial(uri, dom, o, e);
+}
+
+int
+guest_virt_stop(const char *uri, const char *dom, int timeout_ms, bool force,
+    struct guest_dom *out, struct guest_error *e)
+{
+	int r;
+
+	if ((r = load(e)) < 0)
+		return r;
+	return module->stop(uri, dom, timeout_ms, force, out, e);
+}

@@ -33,6 +33,26 @@ int	guest_target_resolve(const char *inventory, const char *env,
 	    const char *guest, uint32_t port, struct guest_target *t,
 	    struct guest_error *e);
 
+/* A domain of an environment, for the commands that act on the VM itself
+ * through libvirt (serial, stop): GUEST is a name, a UUID or the CID of a
+ * running guest; no vsock needed.  env is filled (free it with
+ * guest_env_clear); name and uuid say which domain. */
+struct guest_domain_ref {
+	struct guest_env env;
+	char		 name[256];
+	char		 uuid[GUEST_UUID_STR];
+	bool		 active;
+	char		 state[16];
+};
+int	guest_target_domain(const char *inventory, const char *env,
+	    const char *guest, struct guest_domain_ref *out,
+	    struct guest_error *e);
+
+/* Ask libvirt for env's guests now and store them (after a launch or a
+ * stop, so the inventory knows at once). */
+int	guest_target_refresh(const char *inventory, const char *env,
+	    struct guest_error *e);
+
 /* The environment itself, for commands that take only ENV. */
 int	guest_target_env(const char *inventory, const char *env,
 	    struct guest_env *out, struct guest_error *e);

@@ -1,7 +1,5 @@
 /*
- * guest-virt.so: the one place that talks to libvirt.  Loaded on demand by
- * virt-load.c, so that commands which only read the inventory never load
- * libvirt.
+ * Discovery, for guest list and the inventory.
  *
  * One refresh costs one connection, one bulk call for every domain and its
  * state (virConnectGetAllDomainStats, or virConnectListAllDomains where
@@ -14,12 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
-#include "guest/virt.h"
+#include "virt-int.h"
 
 static const char *
 state_name(int s)
@@ -85,28 +81,6 @@ out:
 	return r;
 }
 
-/* libvirt prints its errors on stderr unless told otherwise; we say them
- * ourselves, once. */
-static void
-quiet(void *data, virErrorPtr err)
-{
-}
-
-/* Nor libxml2, which prints I/O warnings itself (a node file that went
- * away, for the test driver). */
-static void
-quiet_xml(void *ctx, const char *fmt, ...)
-{
-}
-
-static const char *
-last_error(void)
-{
-	const char *s = virGetLastErrorMessage();
-
-	return s != NULL ? s : "unknown libvirt error";
-}
-
 static void
 vms_free(struct guest_vm *v, size_t n)
 {
@@ -138,7 +112,7 @@ fill(virDomainPtr d, int state, const struct guest_vm *known, size_t nknown,
 	memset(vm, 0, sizeof *vm);
 	vm->cid = GUEST_NO_CID;
 	if (virDomainGetUUIDString(d, vm->uuid) < 0) {
-		snprintf(err, errn, "%s", last_error());
+		snprintf(err, errn, "%s", virt_last_error());
 		return -EIO;
 	}
 	for (i = 0; vm->uuid[i] != '\0'; i++)
@@ -173,8 +147,8 @@ fill(virDomainPtr d, int state, const struct guest_vm *known, size_t nknown,
 	return r < 0 ? r : 0;
 }
 
-static int
-discover(const char *uri, const struct guest_vm *known, size_t nknown,
+int
+virt_discover(const char *uri, const struct guest_vm *known, size_t nknown,
     struct guest_vm **out, size_t *nout, size_t *fetched,
     struct guest_error *e)
 {
@@ -188,13 +162,8 @@ discover(const char *uri, const struct guest_vm *known, size_t nknown,
 	*out = NULL;
 	*nout = 0;
 	*fetched = 0;
-	virSetErrorFunc(NULL, quiet);
-	xmlSetGenericErrorFunc(NULL, quiet_xml);
-	conn = virConnectOpenAuth(uri, virConnectAuthPtrDefault,
-	    VIR_CONNECT_RO);
-	if (conn == NULL)
-		return guest_error_set(e, -ECONNREFUSED, "cannot reach %s: %s",
-		    uri, last_error());
+	if ((conn = virt_open(uri, true, false, e)) == NULL)
+		return e->code;
 	n = virConnectGetAllDomainStats(conn, VIR_DOMAIN_STATS_STATE, &stats,
 	    0);
 	if (n < 0) {
@@ -203,7 +172,7 @@ discover(const char *uri, const struct guest_vm *known, size_t nknown,
 		n = virConnectListAllDomains(conn, &doms, 0);
 		if (n < 0) {
 			r = guest_error_set(e, -EIO, "%s: cannot list domains: %s",
-			    uri, last_error());
+			    uri, virt_last_error());
 			goto out;
 		}
 	}
@@ -249,9 +218,3 @@ out:
 	*out = vms;
 	return r;
 }
-
-__attribute__((visibility("default")))
-const struct guest_virt_module guest_virt_module = {
-	.abi = GUEST_VIRT_ABI,
-	.discover = discover,
-};

@@ -1,0 +1,248 @@
+/*
+ * guest launch [ENV] IMAGE [options]: start a VM through libvirt, as
+ * Fuchsia's guest launch does, and stay on its serial console.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "guest/util.h"
+#include "guest/virt.h"
+
+struct launched {
+	struct cli		*cli;
+	const struct cmd_entry	*c;
+	const char		*envspec;
+	uint32_t		 env;
+	bool			 detach;
+};
+
+/* The VM runs: into the inventory at once, so that guest list --cached,
+ * vsh and cp know it while launch is still attached. */
+static void
+started(const struct guest_dom *d, void *arg)
+{
+	struct launched *l = arg;
+	struct guest_error e;
+
+	if (guest_target_refresh(l->cli->inventory, l->envspec, &e) < 0)
+		fprintf(stderr, "guest: launch: warning: %s runs, but the "
+		    "inventory was not updated: %s\n", d->name, e.msg);
+	if (l->detach) {
+		printf("name: %s\nuuid: %s\n", d->name, d->uuid);
+		if (d->cid >= 0)
+			printf("cid:  %lld\n", (long long)d->cid);
+		else
+			printf("cid:  -\n");
+		fflush(stdout);
+	}
+}
+
+static int
+cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cmdline-add",	required_argument, NULL, 'a' },
+		{ "memory",		required_argument, NULL, 'm' },
+		{ "cpus",		required_argument, NULL, 'c' },
+		{ "default-net",	required_argument, NULL, 'N' },
+		{ "virtio-balloon",	required_argument, NULL, 'B' },
+		{ "virtio-console",	required_argument, NULL, 'C' },
+		{ "virtio-rng",		required_argument, NULL, 'R' },
+		{ "virtio-vsock",	required_argument, NULL, 'V' },
+		{ "virtio-gpu",		required_argument, NULL, 'G' },
+		{ "virtio-sound",	required_argument, NULL, 'S' },
+		{ "virtio-sound-input",	required_argument, NULL, 'I' },
+		{ "name",		required_argument, NULL, 'n' },
+		{ "initrd",		required_argument, NULL, 'i' },
+		{ "detach",		no_argument,	   NULL, 'd' },
+		{ "persistent",		no_argument,	   NULL, 'p' },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	/* Fuchsia's defaults. */
+	struct guest_launch_spec sp = {
+		.net = true, .balloon = true, .console = true, .rng = true,
+		.vsock = true, .gpu = true,
+	};
+	struct guest_serial_opts so = { .in_fd = 0, .out_fd = 1,
+	    .idle_ms = -1 };
+	struct launched l = { .cli = cli, .c = c };
+	struct guest_error e = { 0 };
+	struct guest_env env;
+	struct guest_dom dom;
+	const char **cmdline = NULL, **grown;
+	uint32_t cpus;
+	bool *flag;
+	int ch, r, npos, li = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "m:c:n:dph", opts, &li)) != -1) {
+		flag = NULL;
+		switch (ch) {
+		case 'a':
+			grown = realloc(cmdline, (sp.ncmdline + 1) *
+			    sizeof *cmdline);
+			if (grown == NULL) {
+				cli_error(c, "out of memory");
+				free(cmdline);
+				return EXIT_LOCAL;
+			}
+			cmdline = grown;
+			cmdline[sp.ncmdline++] = optarg;
+			sp.shaped = true;
+			break;
+		case 'm':
+			if (guest_parse_size(optarg, &sp.memory) < 0 ||
+			    sp.memory < 16 << 20) {
+				cli_error(c, "--memory %s: expected bytes or a "
+				    "size like 512M or 2G, at least 16M",
+				    optarg);
+				goto usage;
+			}
+			sp.shaped = true;
+			break;
+		case 'c':
+			if (cli_parse_num(optarg, &cpus) < 0 || cpus == 0 ||
+			    cpus > 1024) {
+				cli_error(c, "--cpus %s: expected 1 to 1024",
+				    optarg);
+				goto usage;
+			}
+			sp.cpus = cpus;
+			sp.shaped = true;
+			break;
+		case 'N': flag = &sp.net; break;
+		case 'B': flag = &sp.balloon; break;
+		case 'C': flag = &sp.console; break;
+		case 'R': flag = &sp.rng; break;
+		case 'V': flag = &sp.vsock; break;
+		case 'G': flag = &sp.gpu; break;
+		case 'S': flag = &sp.sound; break;
+		case 'I': flag = &sp.sound_input; break;
+		case 'n':
+			sp.name = optarg;
+			sp.shaped = true;
+			break;
+		case 'i':
+			sp.initrd = optarg;
+			sp.shaped = true;
+			break;
+		case 'd':
+			l.detach = true;
+			break;
+		case 'p':
+			sp.persistent = true;
+			break;
+		case 'h':
+			free(cmdline);
+			cmd_usage(c, stdout);
+			return 0;
+		default:
+			free(cmdline);
+			cmd_usage(c, stderr);
+			return EXIT_USAGE;
+		}
+		if (flag != NULL) {
+			if (cli_parse_bool(optarg, flag) < 0) {
+				cli_error(c, "--%s %s: expected true or false",
+				    opts[li].name, optarg);
+				goto usage;
+			}
+			sp.shaped = true;
+		}
+	}
+	sp.cmdline = cmdline;
+	npos = argc - optind;
+	if (npos < 1 || npos > 2) {
+		cli_error(c, npos < 1 ? "which image? (guest launch [ENV] "
+		    "IMAGE)" : "unexpected argument '%s'", argv[optind + 2]);
+		goto usage;
+	}
+	if (cli->connect != NULL) {
+		cli_error(c, "-C does not go with launch: it starts the VM "
+		    "through libvirt");
+		goto usage;
+	}
+	sp.image = argv[argc - 1];
+	l.envspec = npos == 2 ? argv[optind] : NULL;
+	if (guest_target_env(cli->inventory, l.envspec, &env, &e) < 0) {
+		cli_error(c, "%s", e.msg);
+		free(cmdline);
+		return EXIT_LOCAL;
+	}
+	l.env = env.id;
+	r = guest_virt_launch(env.uri, &sp, l.detach ? NULL : &so, started,
+	    &l, &dom, &e);
+	free(cmdline);
+	if (r < 0) {
+		cli_error(c, "%s", e.msg);
+		guest_env_clear(&env);
+		return r == -EINTR ? 130 : EXIT_LOCAL;
+	}
+	if (r == GUEST_SERIAL_DETACHED && !l.detach && isatty(0))
+		fprintf(stderr, "guest: detached; %s keeps running (guest "
+		    "serial %u %s returns to it, guest stop %u %s stops it)\n",
+		    dom.name, env.id, dom.name, env.id, dom.name);
+	if (r == GUEST_SERIAL_TAKEN) {
+		cli_error(c, "%s", e.msg);
+		r = 1;
+	} else
+		r = 0;
+	guest_env_clear(&env);
+	return r;
+usage:
+	free(cmdline);
+	cmd_usage(c, stderr);
+	return EXIT_USAGE;
+}
+
+const struct cmd_entry cmd_launch_entry = {
+	.name = "launch",
+	.usage = "[ENV] IMAGE [--cmdline-add ARG]... [--memory SIZE] [--cpus N] "
+	    "[--initrd FILE] [--name NAME] [--detach] [--persistent] "
+	    "[--default-net BOOL] [--virtio-{balloon,console,rng,vsock,gpu,"
+	    "sound,sound-input} BOOL]",
+	.summary = "Start a VM through libvirt and stay on its serial console",
+	.help =
+	    "IMAGE is a kernel (ELF, bzImage: booted directly, messages on\n"
+	    "ttyS0), a disk image (qcow2, or raw with a boot sector or GPT:\n"
+	    "booted from its disk, used in place) or a libvirt domain XML file\n"
+	    "(used as it is), told apart by content.  The VM starts paused\n"
+	    "until its serial console is open, so the console shows it from\n"
+	    "its first byte; ^] detaches and leaves it running, and launch\n"
+	    "ends by itself when the VM stops.  It is in the inventory as soon\n"
+	    "as it runs.  Without --persistent the VM is transient: libvirt\n"
+	    "forgets it when it stops.\n"
+	    "\n"
+	    "Options (BOOL: true or false; defaults as in Fuchsia's guest):\n"
+	    "  --cmdline-add ARG         add ARG to the kernel command line\n"
+	    "                            (after console=ttyS0; repeatable)\n"
+	    "  -m, --memory SIZE         memory: bytes, or K, M, G (1G)\n"
+	    "  -c, --cpus N              virtual CPUs (the host's count)\n"
+	    "  --initrd FILE             an initramfs for a kernel\n"
+	    "  -n, --name NAME           the domain's name (from IMAGE's file\n"
+	    "                            name, with -2, -3... when taken)\n"
+	    "  -d, --detach              print name, UUID and CID and return\n"
+	    "  -p, --persistent          define the VM, not only start it\n"
+	    "  --default-net BOOL        a virtio NIC on user networking (true)\n"
+	    "  --virtio-balloon BOOL     a memory balloon with stats (true)\n"
+	    "  --virtio-console BOOL     a virtio console, hvc0 (true)\n"
+	    "  --virtio-rng BOOL         an RNG fed by /dev/urandom (true)\n"
+	    "  --virtio-vsock BOOL       vsock, CID chosen by libvirt (true;\n"
+	    "                            the host needs /dev/vhost-vsock)\n"
+	    "  --virtio-gpu BOOL         a virtio GPU (true)\n"
+	    "  --virtio-sound BOOL       virtio sound (false)\n"
+	    "  --virtio-sound-input BOOL its input streams (false; libvirt's\n"
+	    "                            virtio sound always has them)\n"
+	    "\n"
+	    "A device the host cannot give fails the launch with one line\n"
+	    "naming it and the option that does without it.  Exit status: 0\n"
+	    "when the VM stopped or ^] detached (or at once with --detach), 1\n"
+	    "when another client took the console, 255 when it did not start.\n",
+	.exec = cmd_launch,
+};
