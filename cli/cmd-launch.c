@@ -102,7 +102,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 				cli_error(c, "--memory %s: expected bytes or a "
 				    "size like 512M or 2G, at least 16M",
 				    optarg);
-				goto usage;
+				goto bad;
 			}
 			sp.shaped = true;
 			break;
@@ -111,7 +111,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 			    cpus > 1024) {
 				cli_error(c, "--cpus %s: expected 1 to 1024",
 				    optarg);
-				goto usage;
+				goto bad;
 			}
 			sp.cpus = cpus;
 			sp.shaped = true;
@@ -151,7 +151,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 			if (cli_parse_bool(optarg, flag) < 0) {
 				cli_error(c, "--%s %s: expected true or false",
 				    opts[li].name, optarg);
-				goto usage;
+				goto bad;
 			}
 			sp.shaped = true;
 		}
@@ -159,14 +159,17 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	sp.cmdline = cmdline;
 	npos = argc - optind;
 	if (npos < 1 || npos > 2) {
-		cli_error(c, npos < 1 ? "which image? (guest launch [ENV] "
-		    "IMAGE)" : "unexpected argument '%s'", argv[optind + 2]);
-		goto usage;
+		if (npos < 1)
+			cli_error(c, "which image? (guest launch [ENV] IMAGE)");
+		else
+			cli_error(c, "unexpected argument '%s'",
+			    argv[optind + 2]);
+		goto bad;
 	}
 	if (cli->connect != NULL) {
 		cli_error(c, "-C does not go with launch: it starts the VM "
 		    "through libvirt");
-		goto usage;
+		goto bad;
 	}
 	sp.image = argv[argc - 1];
 	l.envspec = npos == 2 ? argv[optind] : NULL;
@@ -195,9 +198,8 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		r = 0;
 	guest_env_clear(&env);
 	return r;
-usage:
+bad:
 	free(cmdline);
-	cmd_usage(c, stderr);
 	return EXIT_USAGE;
 }
 

@@ -14,6 +14,7 @@
 # uid is the daemon's), DIR/log its log.
 set -euo pipefail
 cmd=$1
+[ "$1" = stop ] && [ ! -d "$2" ] && exit 0	# gone with its temp dir
 dir=$(cd "$2" && pwd)
 
 stop() {
@@ -31,6 +32,10 @@ stop() {
 		echo "daemon: killing what uid $uid left running:" \
 		    "$(pgrep -a -U "$uid" | cut -c1-60 | tr '\n' ';')" >&2
 		pkill -KILL -U "$uid" 2>/dev/null || true
+		for n in $(seq 50); do
+			pgrep -U "$uid" >/dev/null || break
+			sleep 0.1
+		done
 	fi
 	rm -f "$dir/uid"
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the test VM for the libvirt tests and the demo, cached under OUT:
 #   OUT/kernel/vmlinux        Debian's kernel (tests/vm/kernel.sh)
-#   OUT/libvirt/initrd.cpio   busybox, the virtio and ACPI button modules,
+#   OUT/libvirt/initrd.cpio   busybox, the modules in tests/libvirt/modules,
 #                             and tests/libvirt/init: a shell on the serial
 #                             port, poweroff on the ACPI power button
 #
@@ -14,14 +14,16 @@ root=$out/libvirt/root
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,root,etc/acpi/PWRF,lib/modules}
 cp "$(command -v busybox)" "$root/bin/busybox"
-for m in evdev button virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev \
-    virtio_pci virtio_balloon virtio_console virtio-rng; do
+# The modules the init loads, in the order it loads them (each after what
+# it depends on).
+cp "$here/modules" "$root/etc/modules"
+while read -r m; do
 	cp "$out/kernel/modules/$m.ko" "$root/lib/modules/"
-done
+done <"$here/modules"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 # busybox acpid runs /etc/acpi/PWRF/00000080 on the power button.
-printf '#!/bin/sh\necho "acpid: power button, powering off"\nsync\npoweroff -f\n' \
+printf '#!/bin/sh\necho "acpid: power button, powering off" >/dev/ttyS0\nsync\npoweroff -f\n' \
     >"$root/etc/acpi/PWRF/00000080"
 chmod 755 "$root/etc/acpi/PWRF/00000080"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
