@@ -833,7 +833,8 @@ store_vms(struct guest_inventory *inv, const struct guest_env *env,
 	size_t nold = 0, i = 0, j = 0;
 	int rc = SQLITE_OK, r, c;
 
-	qsort(vms, n, sizeof *vms, vm_cmp);
+	if (n > 0)	/* an empty daemon gives NULL */
+		qsort(vms, n, sizeof *vms, vm_cmp);
 	if ((r = exec_sql(inv, "BEGIN IMMEDIATE", e)) < 0)
 		return r;
 	if (env->implicit && (r = sync_implicit(inv, e)) < 0)

@@ -78,7 +78,19 @@ echo "$uid" >"$dir/uid"
 sock=$home/run/libvirt/libvirt-sock
 uri="qemu+unix:///session?socket=$sock"
 echo "$uri" >"$dir/uri"
-unshare -m --propagation private sh -c '
+# Its mount namespace must not pass the bind mounts on: private
+# propagation.  In a chroot (scripts/only.sh's view) / is no mount point and
+# cannot be made private; there the namespace we are in must be private
+# already, and the new one inherits that.
+prop=private
+if ! unshare -m --propagation private true 2>/dev/null; then
+	if findmnt -n -o PROPAGATION --target /etc/passwd | grep -q shared; then
+		echo "daemon: no private mount namespace can be made here" >&2
+		exit 1
+	fi
+	prop=unchanged
+fi
+unshare -m --propagation "$prop" sh -c '
 	mount --bind "$1/passwd" /etc/passwd &&
 	mount --bind "$1/group" /etc/group &&
 	cd "$2" &&
