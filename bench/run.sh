@@ -6,14 +6,14 @@
 #   bench/run.sh            full run (a few minutes)
 #   bench/run.sh --quick    fewer rounds, for a smoke test
 #   bench/run.sh [--quick] SECTION...   only these: startup exec bulk
-#                           socat cp list echo
+#                           socat cp list echo libvirt
 set -eu
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = --quick ] && { quick=1; shift; }
-sections=" ${*:-startup exec bulk socat cp list echo} "
+sections=" ${*:-startup exec bulk socat cp list echo libvirt} "
 want() { case $sections in *" $1 "*) return 0 ;; esac; return 1; }
-scripts/deps.sh build bench
+scripts/deps.sh build bench vm
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGUEST_TESTS=OFF >/dev/null
 cmake --build build-bench -j "$(nproc)" >/dev/null
 B=$PWD/build-bench/bench
@@ -26,6 +26,7 @@ cleanup() {
 	[ -n "$wq_old" ] && echo "$wq_old" 2>/dev/null >/sys/devices/virtual/workqueue/cpumask
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ -f "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null
+	[ -d "$dir/lv" ] && tests/libvirt/daemon.sh stop "$dir/lv"
 	rm -rf "$dir" "$shm"
 }
 trap cleanup EXIT INT TERM
@@ -77,6 +78,8 @@ if [ $quick = 1 ]; then N1=50; N2=30; NB=2; BULK=268435456; PTYB=33554432
 else N1=500; N2=300; NB=7; BULK=1073741824; PTYB=268435456; fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# pct FILE P: the P-th percentile of the samples in FILE.
+pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
 mbs() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%.0f", n / us }'; }
 
 echo "Machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)"
@@ -184,8 +187,6 @@ for r in $(seq 1 $RE); do
 done
 [ -n "$wq_old" ] && echo "$wq_old" 2>/dev/null >$WQ || true
 [ ${#SSH[@]} -gt 0 ] && taskset -a -p -c 0-$(($(nproc) - 1)) "$(cat "$dir/sshd.pid")" >/dev/null
-# pct FILE P: the P-th percentile of the samples in FILE.
-pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
 f50=$(pct "$dir/e.floor" 50); f99=$(pct "$dir/e.floor" 99)
 x50=$(pct "$dir/e.pair" 50); x99=$(pct "$dir/e.pair" 99)
 lb=$(awk -v f="$f50" -v h="$hop_unix" 'BEGIN { printf "%.0f", f + h }')
@@ -282,4 +283,77 @@ for n in $NL; do
 	[ "$n" = 10 ] && continue
 	echo "| $n | $(awk -v a="${lg[$n]}" -v b="${lg[10]}" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / (n - 10) }') µs | $(awk -v a="${lv[$n]}" -v b="${lv[10]}" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / (n - 10) }') µs |"
 done
+fi
+
+# libvirt, on a real daemon (a private libvirtd, tests/libvirt/daemon.sh)
+# and real TCG VMs (tests/libvirt/image.sh): guest launch against virsh
+# create + virsh console, keystroke echo through guest serial against
+# virsh console (the VM's shell runs cat on ttyS0: its line discipline
+# echoes), and guest list --all against virsh list --all as the daemon's
+# defined domains grow.  Rounds interleaved.
+if want libvirt; then
+tests/libvirt/image.sh build-bench/vm
+mkdir -p "$dir/lv" "$dir/img"
+chmod 755 "$dir" "$dir/img"
+cp build-bench/vm/kernel/vmlinux build-bench/vm/libvirt/initrd.cpio "$dir/img/"
+U=$(tests/libvirt/daemon.sh start "$dir/lv")
+export GUEST_INVENTORY="$dir/lv.db"
+"$G" env add "$U" --name bench >/dev/null
+vx() {	# NAME: the VM both launch, as a domain XML file
+	cat >"$dir/$1.xml" <<XML
+<domain type='qemu'><name>$1</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+<os><type machine='q35'>hvm</type><kernel>$dir/img/vmlinux</kernel>
+<initrd>$dir/img/initrd.cpio</initrd><cmdline>console=ttyS0</cmdline></os>
+<features><acpi/></features>
+<devices><serial type='pty'/><console type='pty'/><memballoon model='none'/></devices>
+</domain>
+XML
+}
+gone() { virsh -q -c "$U" destroy "$1" >/dev/null 2>&1; while virsh -q -c "$U" domstate "$1" >/dev/null 2>&1; do sleep 0.1; done; }
+if [ $quick = 1 ]; then RL=2; NE2=50; RE2=2; else RL=7; NE2=200; RE2=5; fi
+vx fb
+for r in $(seq 1 $RL); do
+	"$B/first-byte" "Linux version" -- "$G" launch bench "$dir/fb.xml" >>"$dir/fb.guest"
+	gone fb
+	"$B/first-byte" "Linux version" -- sh -c "virsh -q -c '$U' create '$dir/fb.xml' >/dev/null && exec virsh -c '$U' console fb" >>"$dir/fb.virsh"
+	gone fb
+done
+med() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+g=$(med "$dir/fb.guest"); v=$(med "$dir/fb.virsh")
+echo "| launch to the kernel's first line on the serial console: \`guest launch\` vs \`virsh create\` + \`virsh console\` (TCG, median of $RL) | $(awk -v u="$g" 'BEGIN { printf "%.0f", u / 1000 }') ms | $(awk -v u="$v" 'BEGIN { printf "%.0f", u / 1000 }') ms | $(ratio "$g" "$v")x | ≤ 1.0x |"
+
+vx echo
+"$G" launch bench "$dir/echo.xml" --detach >/dev/null
+for i in $(seq 1 120); do
+	printf 'echo up-$((40+2))\r' | "$G" serial bench echo 2>/dev/null | grep -q up-42 && break
+	sleep 1
+done
+printf 'exec cat\r' | "$G" serial bench echo >/dev/null
+for r in $(seq 1 $RE2); do
+	"$B/echo-rtt" -n $NE2 -- "$G" serial bench echo >>"$dir/se.guest"
+	"$B/echo-rtt" -n $NE2 -- virsh -c "$U" console echo >>"$dir/se.virsh"
+done
+g50=$(pct "$dir/se.guest" 50); g99=$(pct "$dir/se.guest" 99)
+v50=$(pct "$dir/se.virsh" 50); v99=$(pct "$dir/se.virsh" 99)
+echo "| serial echo p50: \`guest serial\` vs \`virsh console\` (a TCG VM's ttyS0) | ${g50} µs | ${v50} µs | $(ratio "$g50" "$v50")x | ≤ 1.0x |"
+echo "| serial echo p99 | ${g99} µs | ${v99} µs | $(ratio "$g99" "$v99")x | ≤ 1.0x |"
+gone echo
+
+have=0
+for n in 10 100 1000; do
+	: >"$dir/def.cmds"
+	while [ $have -lt $n ]; do
+		have=$((have + 1))
+		echo "<domain type='qemu'><name>d$have</name><memory>65536</memory><os><type>hvm</type></os></domain>" >"$dir/d.xml.$have"
+		echo "define $dir/d.xml.$have" >>"$dir/def.cmds"
+	done
+	virsh -q -c "$U" <"$dir/def.cmds" >/dev/null
+	"$G" list bench --all >/dev/null
+	case $n in 1000) k=15 ;; *) k=40 ;; esac
+	[ $quick = 1 ] && k=5
+	out=$("$B/timeit" -n $k -w 1 -- "$G" list bench --all ::: virsh -c "$U" list --all)
+	g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); v=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+	echo "| list on a real libvirtd: $n defined domains, \`guest list --all\` vs \`virsh list --all\` | $(awk -v u="$g" 'BEGIN { printf "%.1f", u / 1000 }') ms | $(awk -v u="$v" 'BEGIN { printf "%.1f", u / 1000 }') ms | $(ratio "$g" "$v")x | ≤ 0.25x |"
+done
+unset GUEST_INVENTORY
 fi

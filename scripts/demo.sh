@@ -3,7 +3,9 @@
 # in a machine over vsock.  Part 1 boots a small QEMU guest (the one the
 # tests use, tests/vm/) and runs guest vsh, guest socat, socat-listen,
 # guest console and guest cp inside it over real AF_VSOCK.  Part 2 drives a local agent on a Unix
-# socket from this host.  This machine's own vsock is never touched.
+# socket from this host.  Part 3 reaches guests by name through the
+# inventory.  Part 4 launches VMs on a private libvirtd and shows their
+# serial console.  This machine's own vsock is never touched.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh build vm
@@ -82,5 +84,37 @@ mv "$dir/node.xml" "$dir/node.away"
 build/guest list || echo "status $?"
 step "guest list --json | head -14"
 build/guest list --json 2>/dev/null | head -n 14
+
+echo
+echo "== part 4: a real libvirtd: guest launch, guest serial, guest list, guest stop"
+echo "(a private libvirtd as a user of its own, tests/libvirt/daemon.sh;"
+echo " TCG VMs of Debian's kernel and busybox with a shell on ttyS0)"
+tests/libvirt/image.sh build/vm
+mkdir -p "$dir/lv" "$dir/img"
+cp build/vm/kernel/vmlinux build/vm/libvirt/initrd.cpio "$dir/img/"
+chmod 755 "$dir" "$dir/img"
+trap 'kill $agent $agent2 2>/dev/null; tests/libvirt/daemon.sh stop "$dir/lv"; rm -rf "$dir"' EXIT INT TERM
+uri=$(tests/libvirt/daemon.sh start "$dir/lv")
+K="$dir/img/vmlinux --initrd $dir/img/initrd.cpio --memory 256M --virtio-vsock false"
+step "guest env add '$uri' --name lab"
+build/guest env add "$uri" --name lab
+step "guest launch lab vmlinux --initrd initrd.cpio --memory 256M --virtio-vsock false --name web --detach"
+# shellcheck disable=SC2086
+build/guest launch lab $K --name web --detach
+step "guest list lab   (in the inventory at once; no CID: this host has no vhost-vsock)"
+build/guest list lab --cached
+sleep 5
+step "printf 'uname -r; cat /proc/cmdline\\r' | guest serial lab web   (the VM's own serial port)"
+printf 'uname -r; cat /proc/cmdline\r' | build/guest serial lab web | tr -d '\r'
+echo
+step "guest stop lab web   (the ACPI power button)"
+build/guest stop lab web
+step "(sleep 8; printf 'echo hello from \$(hostname); poweroff -f\\r') | guest launch lab vmlinux ... --cmdline-add quiet --name boot"
+echo "(attached from the first byte: the VM waits paused until its console is open)"
+# shellcheck disable=SC2086
+(sleep 8; printf 'echo hello from $(hostname); poweroff -f\r') |
+    build/guest launch lab $K --cmdline-add quiet --name boot | tr -d '\r'
+echo
+echo "(launch ended with its VM; in a terminal, ^] leaves a VM running.)"
 echo
 echo "For an interactive shell: build/guest -C unix:SOCKET vsh  (~. leaves a hung one)."

@@ -35,6 +35,12 @@ struct relay {
 	bool			 tty, in_eof, done;
 	int			 result;
 	int			 in_watch, timer, sig_watch;
+	/* launch: told once the first output is out (or after a second
+	 * without any), so its work does not delay the first byte. */
+	guest_launched_fn	 started;
+	const struct guest_dom	*dom;
+	void			*arg;
+	int			 started_timer;
 	char			 pend[64 * 1024];	/* for the VM */
 	size_t			 plen;
 	bool			 want_write;
@@ -140,6 +146,27 @@ write_all(int fd, const char *p, size_t n)
 }
 
 static void
+tell_started(struct relay *r)
+{
+	guest_launched_fn fn = r->started;
+
+	if (fn == NULL)
+		return;
+	r->started = NULL;
+	if (r->started_timer >= 0) {
+		virEventRemoveTimeout(r->started_timer);
+		r->started_timer = -1;
+	}
+	fn(r->dom, r->arg);
+}
+
+static void
+on_started_timer(int timer, void *opaque)
+{
+	tell_started(opaque);
+}
+
+static void
 on_stream(virStreamPtr st, int events, void *opaque)
 {
 	struct relay *r = opaque;
@@ -170,6 +197,7 @@ on_stream(virStreamPtr st, int events, void *opaque)
 		if (r->timer >= 0)
 			virEventUpdateTimeout(r->timer, r->o->idle_ms);
 	}
+	tell_started(r);
 }
 
 static void
@@ -307,7 +335,7 @@ virt_serial_relay(virConnectPtr conn, virDomainPtr d, const char *name,
 	r->o = o;
 	r->name = name;
 	r->e = e;
-	r->in_watch = r->timer = r->sig_watch = -1;
+	r->in_watch = r->timer = r->sig_watch = r->started_timer = -1;
 	if ((r->st = virStreamNew(conn, VIR_STREAM_NONBLOCK)) == NULL) {
 		result = guest_error_set(e, -EIO, "%s", virt_last_error());
 		goto out;
@@ -330,8 +358,12 @@ virt_serial_relay(virConnectPtr conn, virDomainPtr d, const char *name,
 			goto out;
 		}
 		*resumed = true;
+		r->started = started;
+		r->dom = dom;
+		r->arg = arg;
 		if (started != NULL)
-			started(dom, arg);
+			r->started_timer = virEventAddTimeout(1000,
+			    on_started_timer, r, NULL);
 	}
 	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		result = guest_error_set(e, -errno, "pipe: %s",
@@ -358,6 +390,7 @@ virt_serial_relay(virConnectPtr conn, virDomainPtr d, const char *name,
 			finish(r, -EIO);
 		}
 	result = r->result;
+	tell_started(r);	/* ended before anything came */
 	if (r->tty) {
 		guest_tty_restore(&tty);
 		fprintf(stderr, "\n");
