@@ -21,11 +21,11 @@ stop() {
 	[ -f "$dir/uid" ] || return 0
 	local uid n
 	uid=$(cat "$dir/uid")
-	pkill -TERM -U "$uid" libvirtd 2>/dev/null || true
-	# A daemon that does not go in 10 s, and its VMs, are killed.
+	# The daemon, its virtlogd and its VMs (libvirtd leaves VMs running
+	# when it exits): what does not go in 10 s is killed.
+	pkill -TERM -U "$uid" 2>/dev/null || true
 	for n in $(seq 100); do
 		pgrep -U "$uid" >/dev/null || break
-		[ "$n" = 50 ] && pkill -TERM -U "$uid" 2>/dev/null
 		sleep 0.1
 	done
 	if pgrep -U "$uid" >/dev/null; then

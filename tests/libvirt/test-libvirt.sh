@@ -4,27 +4,7 @@
 # typed through guest serial in tmux, detach and re-attach, the refusal and
 # --force, stop, force-stop and the deadline, and bad input with one clear
 # line and the VM list unchanged.
-. "$(dirname "$0")/../blackbox/lib.sh"
-: "${VMDIR:?}"
-here=$(cd "$(dirname "$0")" && pwd)
-command -v tmux >/dev/null || { fail "tmux is missing (scripts/deps.sh installs it)"; finish; exit; }
-"$here/image.sh" "$VMDIR" || { fail "image.sh"; finish; exit; }
-mkdir -p "$T/lv" "$T/img"
-TM="tmux -L guest-libvirt-$$ -f /dev/null"
-cleanup() {
-	$TM kill-server 2>/dev/null
-	"$here/daemon.sh" stop "$T/lv"
-}
-trap cleanup EXIT
-trap 'cleanup; rm -rf "$T"; exit 1' INT TERM
-URI=$("$here/daemon.sh" start "$T/lv") || { fail "libvirtd did not start"; finish; exit; }
-pass "a private libvirtd answers at $URI"
-# The daemon's QEMU runs as the daemon's user: the images where it reads.
-cp "$VMDIR/kernel/vmlinux" "$VMDIR/libvirt/initrd.cpio" "$T/img/"
-chmod 755 "$T/img"
-chmod 644 "$T/img/"*
-K="$T/img/vmlinux"
-I="$T/img/initrd.cpio"
+. "$(dirname "$0")/lib.sh"
 # A raw disk whose boot sector writes a line to the serial port (COM1,
 # 0x3f8) and halts: printed once, a few ms after start.
 {
@@ -36,65 +16,11 @@ printf '\x55\xaa' >>"$T/img/boot.raw"
 truncate -s 1M "$T/img/boot.raw"
 # (QEMU opens a disk read-write.)
 chown "$(cat "$T/lv/uid")" "$T/img/boot.raw"
-SMALL=(--memory 256M --cpus 1 --virtio-vsock false --virtio-gpu false
-    --default-net false)
-
-virsh_() { virsh -q -c "$URI" "$@" 2>/dev/null; }
-doms() { virsh_ list --all --name | sed '/^$/d' | sort | tr '\n' ' '; }
-state() { virsh_ domstate "$1" | sed '/^$/d'; }
-screen() { $TM capture-pane -p -t "$1" -S -200 2>/dev/null; }
-# wait_screen SESSION PATTERN [SECONDS]: until the pane shows it.
-wait_screen() {
-	local i
-	for i in $(seq 1 $((${3:-60} * 10))); do
-		screen "$1" | grep -q -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_file() {
-	local i
-	for i in $(seq 1 $((${2:-60} * 10))); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# wait_state DOMAIN STATE: virsh says so within 60 s ("" once it is gone).
-wait_state() {
-	local i
-	for i in $(seq 1 600); do
-		[ "$(state "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# The shell on the serial port answers (it boots in a few seconds under TCG).
-wait_shell() {
-	local i out
-	for i in $(seq 1 60); do
-		out=$(printf 'echo ready-$((40+2))\r' |
-		    "$GUEST" serial lab "$1" --idle 1 2>/dev/null)
-		case $out in *ready-42*) return 0 ;; esac
-		sleep 1
-	done
-	return 1
-}
-
-"$GUEST" env add "$URI" --name lab >/dev/null
 expect_eq "list of an empty daemon" "env:0 (lab) $URI" \
     "$("$GUEST" list lab --all)"
 
 # --- bad input: one line, the VM list unchanged --------------------------
 before=$(doms)
-one_line() {	# DESC WANT-STATUS NEEDLE COMMAND...
-	local desc=$1 want=$2 needle=$3 out rc
-	shift 3
-	out=$("$@" 2>&1 </dev/null); rc=$?
-	expect_eq "$desc: status" "$want" "$rc"
-	expect_in "$desc: says why" "$needle" "$out"
-	expect_eq "$desc: one line" 1 "$(printf '%s\n' "$out" | grep -c .)"
-}
 one_line "missing image" 255 "$T/nope: No such file or directory" \
     "$GUEST" launch lab "$T/nope" "${SMALL[@]}"
 mkdir -p "$T/nobody"
@@ -301,7 +227,7 @@ expect_in "list --json: the VM's UUID" "\"uuid\": \"$uuid\"" "$out"
 # --- the harness: a hung daemon is killed by the deadline and reported ----
 uid=$(cat "$T/lv/uid")
 pkill -STOP -U "$uid" libvirtd
-err=$("$here/daemon.sh" stop "$T/lv" 2>&1)
+err=$("$LV/daemon.sh" stop "$T/lv" 2>&1)
 expect_in "a hung daemon is killed and reported" "killing what uid $uid left running" "$err"
 check "nothing of the daemon's user is left" test -z "$(pgrep -U "$uid")"
 finish
