@@ -22,6 +22,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_launch_entry,
 	&cmd_serial_entry,
 	&cmd_stop_entry,
+	&cmd_balloon_entry,
+	&cmd_balloon_stats_entry,
 	&cmd_info_entry,
 	&cmd_socat_entry,
 	&cmd_socat_listen_entry,
@@ -238,6 +240,22 @@ cli_parse_bool(const char *s, bool *out)
 		}
 	}
 	return -EINVAL;
+}
+
+const char *
+cli_kib(uint64_t kib, char *buf, size_t n)
+{
+	if (kib >= 1024 * 1024 && kib % (1024 * 1024) == 0)
+		snprintf(buf, n, "%" PRIu64 " GiB", kib / (1024 * 1024));
+	else if (kib >= 1024 * 1024)
+		snprintf(buf, n, "%.2f GiB", (double)kib / (1024 * 1024));
+	else if (kib >= 1024 && kib % 1024 == 0)
+		snprintf(buf, n, "%" PRIu64 " MiB", kib / 1024);
+	else if (kib >= 1024)
+		snprintf(buf, n, "%.1f MiB", (double)kib / 1024);
+	else
+		snprintf(buf, n, "%" PRIu64 " KiB", kib);
+	return buf;
 }
 
 int

@@ -45,6 +45,8 @@ extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_launch_entry;
 extern const struct cmd_entry cmd_serial_entry;
 extern const struct cmd_entry cmd_stop_entry;
+extern const struct cmd_entry cmd_balloon_entry;
+extern const struct cmd_entry cmd_balloon_stats_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
@@ -83,6 +85,9 @@ int	cli_domain(struct cli *, const struct cmd_entry *, int npos,
 /* A boolean as Fuchsia's options take it: true/false (yes/no, on/off,
  * 1/0 too).  -EINVAL otherwise. */
 int	cli_parse_bool(const char *s, bool *out);
+
+/* A size in KiB for people: "256 MiB", "1.50 GiB". */
+const char *cli_kib(uint64_t kib, char *buf, size_t n);
 
 /* Seconds, more than 0 and at most max, as milliseconds; -EINVAL. */
 int	cli_parse_seconds(const char *s, double max, int *ms);

@@ -121,3 +121,27 @@ guest_virt_stop(const char *uri, const char *dom, int timeout_ms, bool force,
 		return r;
 	return module->stop(uri, dom, timeout_ms, force, out, e);
 }
+
+int
+guest_virt_balloon(const char *uri, const char *dom, uint64_t target_kib,
+    int wait_ms, guest_balloon_fn fn, void *arg, struct guest_balloon *before,
+    struct guest_balloon *after, struct guest_error *e)
+{
+	int r;
+
+	if ((r = load(e)) < 0)
+		return r;
+	return module->balloon(uri, dom, target_kib, wait_ms, fn, arg, before,
+	    after, e);
+}
+
+int
+guest_virt_memstats(const char *uri, const char *dom, int period_s,
+    int wait_ms, struct guest_memstats *out, struct guest_error *e)
+{
+	int r;
+
+	if ((r = load(e)) < 0)
+		return r;
+	return module->memstats(uri, dom, period_s, wait_ms, out, e);
+}

@@ -16,7 +16,7 @@
 
 #include "guest/error.h"
 
-#define GUEST_VIRT_ABI		2
+#define GUEST_VIRT_ABI		3
 #define GUEST_UUID_STR		37	/* 36 characters and the NUL */
 #define GUEST_NO_CID		(-1)
 
@@ -80,6 +80,44 @@ struct guest_serial_opts {
 #define GUEST_SERIAL_ENDED	1	/* the console closed: the VM stopped */
 #define GUEST_SERIAL_TAKEN	2	/* another client took it (--force) */
 
+/* A VM's memory and its balloon, in KiB as libvirt counts. */
+struct guest_balloon {
+	char		 name[256];
+	uint64_t	 max_kib;	/* the most the guest can have */
+	uint64_t	 target_kib;	/* what it is asked to have */
+	uint64_t	 actual_kib;	/* what it has now (the balloon's
+					 * report; the target without one) */
+	uint64_t	 used_kib;	/* total minus available, 0: unknown */
+};
+
+/* Waiting for the guest to reach its target: called with each sample. */
+typedef void (*guest_balloon_fn)(const struct guest_balloon *, void *arg);
+
+/* libvirt's memory statistics (virDomainMemoryStats), by its tags: the
+ * same numbers as libvirt's VIR_DOMAIN_MEMORY_STAT_*. */
+enum guest_memstat {
+	GUEST_MEMSTAT_SWAP_IN = 0,
+	GUEST_MEMSTAT_SWAP_OUT = 1,
+	GUEST_MEMSTAT_MAJOR_FAULT = 2,
+	GUEST_MEMSTAT_MINOR_FAULT = 3,
+	GUEST_MEMSTAT_UNUSED = 4,		/* free */
+	GUEST_MEMSTAT_AVAILABLE = 5,		/* total */
+	GUEST_MEMSTAT_ACTUAL_BALLOON = 6,	/* what the guest has */
+	GUEST_MEMSTAT_RSS = 7,
+	GUEST_MEMSTAT_USABLE = 8,		/* available */
+	GUEST_MEMSTAT_LAST_UPDATE = 9,		/* seconds since the epoch */
+	GUEST_MEMSTAT_DISK_CACHES = 10,
+	GUEST_MEMSTAT_HUGETLB_PGALLOC = 11,
+	GUEST_MEMSTAT_HUGETLB_PGFAIL = 12,
+};
+#define GUEST_MEMSTAT_NR	16
+struct guest_memstats {
+	char		 name[256];
+	bool		 have[GUEST_MEMSTAT_NR];
+	uint64_t	 val[GUEST_MEMSTAT_NR];
+	int		 period_set;	/* >0: the period we had to set */
+};
+
 /* Called once the VM runs (launch), before the console is relayed. */
 typedef void (*guest_launched_fn)(const struct guest_dom *, void *arg);
 
@@ -108,6 +146,20 @@ struct guest_virt_module {
 	 * running at the deadline. */
 	int	(*stop)(const char *uri, const char *dom, int timeout_ms,
 		    bool force, struct guest_dom *out, struct guest_error *e);
+	/* The balloon of dom now (target_kib 0), or after asking for
+	 * target_kib; with wait_ms > 0, wait that long for the guest to get
+	 * there (-ETIMEDOUT), calling fn with each sample.  before may be
+	 * NULL.  -ENODEV: no balloon device. */
+	int	(*balloon)(const char *uri, const char *dom, uint64_t target_kib,
+		    int wait_ms, guest_balloon_fn fn, void *arg,
+		    struct guest_balloon *before, struct guest_balloon *after,
+		    struct guest_error *e);
+	/* Memory statistics of dom.  With none coming (no period set), set
+	 * a period of period_s seconds and wait up to wait_ms for the first
+	 * sample. */
+	int	(*memstats)(const char *uri, const char *dom, int period_s,
+		    int wait_ms, struct guest_memstats *out,
+		    struct guest_error *e);
 };
 
 /* Load the module (once) and discover.  Errors say what to do. */
@@ -122,6 +174,13 @@ int	guest_virt_serial(const char *uri, const char *dom,
 	    const struct guest_serial_opts *, struct guest_error *e);
 int	guest_virt_stop(const char *uri, const char *dom, int timeout_ms,
 	    bool force, struct guest_dom *out, struct guest_error *e);
+
+int	guest_virt_balloon(const char *uri, const char *dom,
+	    uint64_t target_kib, int wait_ms, guest_balloon_fn fn, void *arg,
+	    struct guest_balloon *before, struct guest_balloon *after,
+	    struct guest_error *e);
+int	guest_virt_memstats(const char *uri, const char *dom, int period_s,
+	    int wait_ms, struct guest_memstats *out, struct guest_error *e);
 
 void	guest_vm_list_free(struct guest_vm *, size_t);
 

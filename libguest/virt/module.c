@@ -3,7 +3,7 @@
  * virt-load.c so that commands which only read the inventory never load
  * libvirt.  This file holds what the jobs share and the table they are
  * exported through; each job has its file: discover.c (guest list),
- * launch.c, serial.c, stop.c.
+ * launch.c, serial.c, stop.c, balloon.c (balloon and balloon-stats).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,4 +108,6 @@ const struct guest_virt_module guest_virt_module = {
 	.launch = virt_launch,
 	.serial = virt_serial,
 	.stop = virt_stop,
+	.balloon = virt_balloon,
+	.memstats = virt_memstats,
 };

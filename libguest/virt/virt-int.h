@@ -46,5 +46,11 @@ int	virt_serial(const char *uri, const char *dom,
 	    const struct guest_serial_opts *, struct guest_error *e);
 int	virt_stop(const char *uri, const char *dom, int timeout_ms,
 	    bool force, struct guest_dom *out, struct guest_error *e);
+int	virt_balloon(const char *uri, const char *dom, uint64_t target_kib,
+	    int wait_ms, guest_balloon_fn fn, void *arg,
+	    struct guest_balloon *before, struct guest_balloon *after,
+	    struct guest_error *e);
+int	virt_memstats(const char *uri, const char *dom, int period_s,
+	    int wait_ms, struct guest_memstats *out, struct guest_error *e);
 
 #endif
