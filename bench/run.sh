@@ -339,6 +339,22 @@ echo "| serial echo p50: \`guest serial\` vs \`virsh console\` (a TCG VM's ttyS0
 echo "| serial echo p99 | ${g99} µs | ${v99} µs | $(ratio "$g99" "$v99")x | ≤ 1.0x |"
 gone echo
 
+# balloon-stats against virsh dommemstat, whole process: a VM with a
+# balloon whose statistics come every 2 s.
+"$G" launch bench "$dir/img/vmlinux" --initrd "$dir/img/initrd.cpio" \
+    --memory 256M --cpus 1 --virtio-vsock false --virtio-gpu false \
+    --default-net false --name bs --detach >/dev/null
+for i in $(seq 1 120); do
+	printf 'echo up-$((40+2))\r' | "$G" serial bench bs 2>/dev/null | grep -q up-42 && break
+	sleep 1
+done
+"$G" balloon-stats bench bs >/dev/null 2>&1
+k=40; [ $quick = 1 ] && k=10
+out=$("$B/timeit" -n $k -w 2 -- "$G" balloon-stats bench bs ::: virsh -c "$U" dommemstat bs)
+g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); v=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+echo "| balloon statistics: \`guest balloon-stats\` vs \`virsh dommemstat\` (whole process) | $(awk -v u="$g" 'BEGIN { printf "%.1f", u / 1000 }') ms | $(awk -v u="$v" 'BEGIN { printf "%.1f", u / 1000 }') ms | $(ratio "$g" "$v")x | ≤ 1.0x |"
+gone bs
+
 have=0
 for n in 10 100 1000; do
 	: >"$dir/def.cmds"
