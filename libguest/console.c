@@ -70,27 +70,6 @@ notice(struct console *k, const char *fmt, ...)
 }
 
 static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			(void)guest_wait_fd(fd, POLLOUT, guest_now_ms() + 60000);
-			continue;
-		}
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 send_winsize(struct console *k)
 {
 	GuestMessage m = GUEST__V1__MESSAGE__INIT;
@@ -174,7 +153,7 @@ on_started(struct console *k, const Guest__V1__ConsoleStarted *st)
 		n = snprintf(line, sizeof line, "%s[guest console: %llu earlier "
 		    "bytes dropped]%s", k->tty_out ? "\r\n" : "",
 		    (unsigned long long)st->dropped, k->tty_out ? "\r\n" : "\n");
-		(void)write_all(STDOUT_FILENO, (const uint8_t *)line, (size_t)n);
+		(void)guest_write_all(STDOUT_FILENO, line, (size_t)n);
 	}
 	return 0;
 }
@@ -194,7 +173,7 @@ handle(struct console *k, struct guest_msg *m)
 	case GUEST__V1__MESSAGE__BODY_DATA:
 		if (m->stream != GUEST_STREAM_STDOUT)
 			return fail(k, -EBADMSG, NULL);
-		if ((r = write_all(STDOUT_FILENO, m->data, m->len)) < 0)
+		if ((r = guest_write_all(STDOUT_FILENO, m->data, m->len)) < 0)
 			return guest_error_set(k->e, r, "stdout: %s",
 			    strerror(-r));
 		return 0;

@@ -121,3 +121,25 @@ guest_parse_size(const char *s, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+int
+guest_write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			(void)guest_wait_fd(fd, POLLOUT, guest_now_ms() + 60000);
+			continue;
+		}
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

@@ -18,6 +18,10 @@ void	guest_sanitize_stdfds(void);
  * -ETIMEDOUT, or another negative errno. */
 int	guest_wait_fd(int fd, short events, int64_t deadline);
 
+/* Write all n bytes to fd, through EINTR and, on a non-blocking fd,
+ * EAGAIN (waiting up to a minute at a time): 0 or a negative errno. */
+int	guest_write_all(int fd, const void *buf, size_t n);
+
 /* A byte count: digits with an optional K, M or G (powers of 1024), at
  * most 1 TiB.  0, or -EINVAL. */
 int	guest_parse_size(const char *s, uint64_t *out);

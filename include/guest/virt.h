@@ -184,6 +184,9 @@ int	guest_virt_memstats(const char *uri, const char *dom, int period_s,
 
 void	guest_vm_list_free(struct guest_vm *, size_t);
 
+/* A virDomainState as virsh says it: "running", "shut off"... */
+const char *guest_virt_state_name(int state);
+
 /* In the module's sources (and their unit tests). */
 /* What path holds, by its first bytes: 0 and *kind, or a negative errno
  * with e saying why (unreadable, empty, not a kind we know). */

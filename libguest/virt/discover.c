@@ -17,21 +17,6 @@
 
 #include "virt-int.h"
 
-static const char *
-state_name(int s)
-{
-	switch (s) {
-	case VIR_DOMAIN_RUNNING:	return "running";
-	case VIR_DOMAIN_BLOCKED:	return "idle";
-	case VIR_DOMAIN_PAUSED:		return "paused";
-	case VIR_DOMAIN_SHUTDOWN:	return "in shutdown";
-	case VIR_DOMAIN_SHUTOFF:	return "shut off";
-	case VIR_DOMAIN_CRASHED:	return "crashed";
-	case VIR_DOMAIN_PMSUSPENDED:	return "pmsuspended";
-	default:			return "no state";
-	}
-}
-
 int
 guest_virt_xml_cid(const char *xml, size_t len, int64_t *cid, bool *has_vsock)
 {
@@ -120,7 +105,7 @@ fill(virDomainPtr d, int state, const struct guest_vm *known, size_t nknown,
 			vm->uuid[i] = (char)(vm->uuid[i] - 'A' + 'a');
 	if ((vm->name = strdup(virDomainGetName(d))) == NULL)
 		return -ENOMEM;
-	snprintf(vm->state, sizeof vm->state, "%s", state_name(state));
+	snprintf(vm->state, sizeof vm->state, "%s", guest_virt_state_name(state));
 	id = virDomainGetID(d);
 	vm->active = id != (unsigned int)-1;
 	vm->id = vm->active ? (int)id : -1;

@@ -21,6 +21,7 @@
 #include "virt-int.h"
 #include "guest/console.h"
 #include "guest/tty.h"
+#include "guest/util.h"
 
 #define STREAM_IN	(VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR | \
 			 VIR_STREAM_EVENT_HANGUP)
@@ -128,23 +129,6 @@ flush(struct relay *r)
 		    VIR_EVENT_HANDLE_READABLE : 0);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void
 tell_started(struct relay *r)
 {
@@ -189,7 +173,7 @@ on_stream(virStreamPtr st, int events, void *opaque)
 			stream_failed(r);
 			break;
 		}
-		if (write_all(r->o->out_fd, buf, (size_t)n) < 0) {
+		if (guest_write_all(r->o->out_fd, buf, (size_t)n) < 0) {
 			/* Nobody reads our output any more (| head). */
 			finish(r, GUEST_SERIAL_DETACHED);
 			break;

@@ -146,7 +146,7 @@ $TM send-keys -t A C-]
 check "^] detaches" wait_file "$T/rc.A" 20
 rm -f "$T/rc.A"
 $TM respawn-window -k -t A \
-    "env TERM=screen '$GUEST' serial lab att; echo \"rc=\$?\" >'$T/rc.A'; sleep 600"
+    "env TERM=screen '$GUEST' serial lab att; echo \"rc=\$?\" >'$T/rc.A'; stty -a | grep -o -- '-\\?icanon' >'$T/stty.A'; sleep 600"
 check "serial re-attaches" wait_screen A "connected to att's console"
 $TM send-keys -t A 'echo again-$((6*7))' Enter
 check "typing after re-attach" wait_screen A "^again-42"
@@ -160,6 +160,8 @@ out=$( (sleep 1; printf 'echo forced-$((6*7))\r') | "$GUEST" serial --force lab 
 expect_in "--force takes the console" "forced-42" "$out"
 check "the client that had it ends" wait_file "$T/rc.A" 20
 expect_eq "the client that had it: status" "rc=1" "$(cat "$T/rc.A")"
+wait_file "$T/stty.A" 5
+expect_eq "the terminal is restored after a taken console (icanon)" icanon "$(cat "$T/stty.A")"
 check "the client that had it says why" wait_screen A "taken over by another client"
 
 # --- stop -----------------------------------------------------------------
@@ -223,6 +225,24 @@ check "list: a running VM, no CID" grep -Eq -- "^ +- +vmlinux +running" <<<"$out
 check "list: a shut-off persistent VM" grep -Eq -- "keep +shut off" <<<"$out"
 out=$("$GUEST" list lab --all --json)
 expect_in "list --json: the VM's UUID" "\"uuid\": \"$uuid\"" "$out"
+# The same names and states as virsh, through guest's own reading of the
+# daemon's protocol: a steady refresh loads no libvirt library at all.
+want=$(virsh_ list --all | awk 'NF >= 3 { $1 = ""; print }' | sed 's/^ //' |
+    awk '{ n = $1; $1 = ""; sub(/^ /, ""); print n " " $0 }' | sort)
+got=$("$GUEST" list lab --all | awk 'NR > 1 { $1 = ""; print }' | sed 's/^ //' |
+    awk '{ n = $1; $1 = ""; sub(/^ /, ""); print n " " $0 }' | sort)
+expect_eq "list: the domains and states virsh shows" "$want" "$got"
+loaded=$(LD_DEBUG=files "$GUEST" list lab --all 2>&1 >/dev/null | grep -c 'file=.*libvirt.so')
+expect_eq "a steady refresh of a local daemon does not load libvirt" 0 "$loaded"
+"$GUEST" launch lab "$K" --initrd "$I" "${SMALL[@]}" --name fresh --detach >/dev/null
+err=$("$GUEST" -v list lab 2>&1 >"$T/out")
+expect_in "list after a start: already refreshed by launch" "XML fetched for 0" "$err"
+expect_in "list after a start: the new VM" "fresh" "$(cat "$T/out")"
+rm -f "$GUEST_INVENTORY" "$GUEST_INVENTORY-wal" "$GUEST_INVENTORY-shm"
+# (env add refreshes at once.)
+loaded=$(LD_DEBUG=files "$GUEST" env add "$URI" --name lab 2>&1 | grep -c 'file=.*libvirt.so')
+check "a first refresh with running VMs loads libvirt for their XML" test "$loaded" -gt 0
+"$GUEST" stop --force lab fresh >/dev/null 2>&1
 
 # --- the harness: a hung daemon is killed by the deadline and reported ----
 uid=$(cat "$T/lv/uid")
