@@ -310,7 +310,7 @@ vx() {	# NAME: the VM both launch, as a domain XML file
 XML
 }
 gone() { virsh -q -c "$U" destroy "$1" >/dev/null 2>&1; while virsh -q -c "$U" domstate "$1" >/dev/null 2>&1; do sleep 0.1; done; }
-if [ $quick = 1 ]; then RL=2; NE2=50; RE2=2; else RL=7; NE2=200; RE2=5; fi
+if [ $quick = 1 ]; then RL=2; NE2=50; RE2=2; else RL=15; NE2=200; RE2=5; fi
 vx fb
 for r in $(seq 1 $RL); do
 	"$B/first-byte" "Linux version" -- "$G" launch bench "$dir/fb.xml" >>"$dir/fb.guest"

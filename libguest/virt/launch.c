@@ -423,7 +423,9 @@ virt_launch(const char *uri, const struct guest_launch_spec *spec,
 		r = start_error(&sp, uri, name, e);
 		goto out;
 	}
-	if ((r = virt_dom_fill(d, out, e)) < 0)
+	/* Attached, the console waits for nothing but the name: the VM is
+	 * paused until it is open. */
+	if ((r = virt_dom_fill(d, out, attach == NULL, e)) < 0)
 		goto out;
 	if (attach == NULL) {
 		if (started != NULL)

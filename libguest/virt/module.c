@@ -78,7 +78,8 @@ virt_lookup(virConnectPtr conn, const char *uri, const char *spec,
 }
 
 int
-virt_dom_fill(virDomainPtr d, struct guest_dom *out, struct guest_error *e)
+virt_dom_fill(virDomainPtr d, struct guest_dom *out, bool full,
+    struct guest_error *e)
 {
 	char *xml;
 	bool vsock;
@@ -93,6 +94,8 @@ virt_dom_fill(virDomainPtr d, struct guest_dom *out, struct guest_error *e)
 	for (i = 0; out->uuid[i] != '\0'; i++)
 		if (out->uuid[i] >= 'A' && out->uuid[i] <= 'F')
 			out->uuid[i] = (char)(out->uuid[i] - 'A' + 'a');
+	if (!full)
+		return 0;
 	out->persistent = virDomainIsPersistent(d) == 1;
 	if ((xml = virDomainGetXMLDesc(d, 0)) != NULL) {
 		(void)guest_virt_xml_cid(xml, strlen(xml), &out->cid, &vsock);

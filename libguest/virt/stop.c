@@ -27,7 +27,7 @@ virt_stop(const char *uri, const char *spec, int timeout_ms, bool force,
 		virConnectClose(conn);
 		return e->code;
 	}
-	if ((r = virt_dom_fill(d, out, e)) < 0)
+	if ((r = virt_dom_fill(d, out, true, e)) < 0)
 		goto out;
 	if (virDomainIsActive(d) != 1) {
 		r = guest_error_set(e, -EHOSTDOWN, "%s is not running",

@@ -24,8 +24,11 @@ virConnectPtr virt_open(const char *uri, bool ro, bool events,
 virDomainPtr virt_lookup(virConnectPtr, const char *uri, const char *spec,
 	    struct guest_error *e);
 
-/* Name, UUID (lower case), CID from the live XML, persistence. */
-int	virt_dom_fill(virDomainPtr, struct guest_dom *, struct guest_error *e);
+/* Name and UUID (lower case), which libvirt knows locally; with full,
+ * also persistence and the CID from the live XML (two calls to the
+ * daemon). */
+int	virt_dom_fill(virDomainPtr, struct guest_dom *, bool full,
+	    struct guest_error *e);
 
 /* Open the console of d and relay it (serial.c); dom_name for messages.
  * With resumed, the domain waits paused for the console to open: it is
