@@ -103,16 +103,21 @@ step "guest launch lab vmlinux --initrd initrd.cpio --memory 256M --virtio-vsock
 build/guest launch lab $K --name web --detach
 step "guest list lab   (in the inventory at once; no CID: this host has no vhost-vsock)"
 build/guest list lab --cached
-sleep 5
+# (Until its shell answers on the serial port: a few seconds under TCG.)
+for i in $(seq 60); do
+	printf 'echo up-$((40+2))\r' | build/guest serial lab web 2>/dev/null |
+	    grep -q up-42 && break
+	sleep 1
+done
 step "printf 'uname -r; cat /proc/cmdline\\r' | guest serial lab web   (the VM's own serial port)"
 printf 'uname -r; cat /proc/cmdline\r' | build/guest serial lab web | tr -d '\r'
 echo
 step "guest stop lab web   (the ACPI power button)"
 build/guest stop lab web
-step "(sleep 8; printf 'echo hello from \$(hostname); poweroff -f\\r') | guest launch lab vmlinux ... --cmdline-add quiet --name boot"
+step "(sleep 12; printf 'echo hello from \$(hostname); poweroff -f\\r') | guest launch lab vmlinux ... --cmdline-add quiet --name boot"
 echo "(attached from the first byte: the VM waits paused until its console is open)"
 # shellcheck disable=SC2086
-(sleep 8; printf 'echo hello from $(hostname); poweroff -f\r') |
+(sleep 12; printf 'echo hello from $(hostname); poweroff -f\r') |
     build/guest launch lab $K --cmdline-add quiet --name boot | tr -d '\r'
 echo
 echo "(launch ended with its VM; in a terminal, ^] leaves a VM running.)"
