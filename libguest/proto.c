@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "guest/proto.h"
+#include "guest/util.h"
 
 /* Message.data is field 1, wire type 2; Data.stream field 1 (varint),
  * Data.data field 2 (length-delimited). */
@@ -21,8 +22,7 @@ guest_frame_parse(const uint8_t *p, size_t n, size_t cap,
 
 	if (n < GUEST_FRAME_HDR)
 		return 0;
-	len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	len = guest_get_be32(p);
 	if (len > cap)
 		return -EMSGSIZE;
 	if (n - GUEST_FRAME_HDR < len)
@@ -57,15 +57,6 @@ varint_len(uint32_t v)
 	return i;
 }
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* Header bytes for a payload of n with a pad field of pad bytes in all
  * (tag and length included); *inner gets Data's length. */
 static size_t
@@ -94,7 +85,7 @@ guest_data_header(uint8_t hdr[GUEST_DATA_HDR_MAX], uint32_t stream, size_t n,
 			if ((at + h) % GUEST_DATA_ALIGN == 0)
 				break;
 		}
-	put_be32(hdr, 1 + (uint32_t)varint_len(inner) + inner);
+	guest_put_be32(hdr, 1 + (uint32_t)varint_len(inner) + inner);
 	hdr[i++] = TAG_MESSAGE_DATA;
 	i += put_varint(hdr + i, inner);
 	hdr[i++] = TAG_DATA_STREAM;
@@ -121,7 +112,7 @@ guest_frame_pack(struct guest_buf *out, const GuestMessage *m)
 		return -EMSGSIZE;
 	if ((r = guest_buf_reserve(out, GUEST_FRAME_HDR + len, &p)) < 0)
 		return r;
-	put_be32(p, (uint32_t)len);
+	guest_put_be32(p, (uint32_t)len);
 	guest__v1__message__pack(m, p + GUEST_FRAME_HDR);
 	guest_buf_commit(out, GUEST_FRAME_HDR + len);
 	return 0;

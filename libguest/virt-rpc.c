@@ -48,8 +48,7 @@ guest_xdr_u32(struct guest_xdr *x, uint32_t *v)
 {
 	if (x->len - x->off < 4)
 		return -EBADMSG;
-	*v = (uint32_t)x->p[x->off] << 24 | (uint32_t)x->p[x->off + 1] << 16 |
-	    (uint32_t)x->p[x->off + 2] << 8 | x->p[x->off + 3];
+	*v = guest_get_be32(x->p + x->off);
 	x->off += 4;
 	return 0;
 }
@@ -170,15 +169,6 @@ struct rpc {
 	size_t		 len;
 };
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static int
 io_full(int fd, void *buf, size_t n, bool out, int64_t deadline)
 {
@@ -222,13 +212,13 @@ call(struct rpc *c, int proc, const uint8_t *args, size_t alen,
 	int r;
 
 	c->serial++;
-	put32(h, (uint32_t)(HEADER + alen));
-	put32(h + 4, PROGRAM);
-	put32(h + 8, VERSION);
-	put32(h + 12, (uint32_t)proc);
-	put32(h + 16, TYPE_CALL);
-	put32(h + 20, c->serial);
-	put32(h + 24, STATUS_OK);
+	guest_put_be32(h, (uint32_t)(HEADER + alen));
+	guest_put_be32(h + 4, PROGRAM);
+	guest_put_be32(h + 8, VERSION);
+	guest_put_be32(h + 12, (uint32_t)proc);
+	guest_put_be32(h + 16, TYPE_CALL);
+	guest_put_be32(h + 20, c->serial);
+	guest_put_be32(h + 24, STATUS_OK);
 	if ((r = io_full(c->fd, h, sizeof h, true, deadline)) < 0 ||
 	    (alen > 0 && (r = io_full(c->fd, (void *)args, alen, true,
 	    deadline)) < 0))
@@ -371,17 +361,17 @@ guest_virt_rpc_discover(const char *uri, struct guest_vm **out, size_t *nout,
 		}
 	/* remote_connect_open_args: name (a remote_string), flags. */
 	nlen = strlen(name);
-	put32(args, 1);
-	put32(args + 4, (uint32_t)nlen);
+	guest_put_be32(args, 1);
+	guest_put_be32(args + 4, (uint32_t)nlen);
 	memset(args + 8, 0, (nlen + 3) & ~3u);
 	memcpy(args + 8, name, nlen);
-	put32(args + 8 + ((nlen + 3) & ~3u), CONNECT_RO);
+	guest_put_be32(args + 8 + ((nlen + 3) & ~3u), CONNECT_RO);
 	if ((r = call(&c, PROC_OPEN, args, 12 + ((nlen + 3) & ~3u), e)) < 0)
 		goto out;
 	/* No domains named (all of them), their state, no flags. */
-	put32(args, 0);
-	put32(args + 4, STATS_STATE);
-	put32(args + 8, 0);
+	guest_put_be32(args, 0);
+	guest_put_be32(args + 4, STATS_STATE);
+	guest_put_be32(args + 8, 0);
 	if ((r = call(&c, PROC_ALL_STATS, args, 12, e)) < 0)
 		goto out;
 	if ((r = guest_virt_rpc_parse_stats(c.buf + HEADER, c.len - HEADER,

@@ -30,6 +30,23 @@ int	guest_parse_size(const char *s, uint64_t *out);
  * ones with mode: 0, or a negative errno. */
 int	guest_mkdir_parents(const char *path, mode_t mode, bool include_last);
 
+/* Big-endian 32-bit words, as frames and XDR carry them. */
+static inline void
+guest_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+guest_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
 static inline void
 guest_closep(int *fd)
 {
