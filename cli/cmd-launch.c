@@ -75,6 +75,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	struct guest_error e = { 0 };
 	struct guest_env env;
 	struct guest_dom dom;
+	enum guest_image_kind kind;
 	const char **cmdline = NULL, **grown;
 	uint32_t cpus;
 	bool *flag;
@@ -172,6 +173,12 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		goto bad;
 	}
 	sp.image = argv[argc - 1];
+	/* What is wrong with the file, before libvirt is loaded. */
+	if (guest_image_kind(sp.image, &kind, &e) < 0) {
+		cli_error(c, "%s", e.msg);
+		free(cmdline);
+		return EXIT_LOCAL;
+	}
 	l.envspec = npos == 2 ? argv[optind] : NULL;
 	if (guest_target_env(cli->inventory, l.envspec, &env, &e) < 0) {
 		cli_error(c, "%s", e.msg);

@@ -187,11 +187,11 @@ void	guest_vm_list_free(struct guest_vm *, size_t);
 /* A virDomainState as virsh says it: "running", "shut off"... */
 const char *guest_virt_state_name(int state);
 
-/* In the module's sources (and their unit tests). */
 /* What path holds, by its first bytes: 0 and *kind, or a negative errno
  * with e saying why (unreadable, empty, not a kind we know). */
 int	guest_image_kind(const char *path, enum guest_image_kind *kind,
 	    struct guest_error *e);
+/* In the module's sources (and their unit tests). */
 /* The domain XML for spec (image of kind), with name and the host's
  * answers (kvm: a usable KVM; x86: machine q35): malloc'ed in *xml. */
 int	guest_launch_xml(const struct guest_launch_spec *,

@@ -27,9 +27,12 @@ mkdir -p "$T/nobody"
 chown 65534 "$T/nobody"
 cp "$K" "$T/img/secret"
 chmod 600 "$T/img/secret"
+# (A copy of guest that nobody may run, wherever the build tree is.)
+cp "$GUEST" "$T/nobody/guest"
+chmod 755 "$T/nobody" "$T/nobody/guest"
 one_line "unreadable image" 255 "secret: Permission denied" \
     setpriv --reuid 65534 --regid 65534 --clear-groups \
-    env GUEST_INVENTORY="$T/nobody/inv.db" "$GUEST" launch "$T/img/secret"
+    env GUEST_INVENTORY="$T/nobody/inv.db" "$T/nobody/guest" launch "$T/img/secret"
 rm -f "$T/img/secret"
 : >"$T/img/empty"
 one_line "empty image" 255 "empty file" "$GUEST" launch lab "$T/img/empty"
