@@ -16,7 +16,10 @@
 # uid is the daemon's), DIR/log its log.
 set -euo pipefail
 cmd=$1
-[ "$1" = stop ] && [ ! -d "$2" ] && exit 0	# gone with its temp dir
+if [ "$1" = stop ] && [ ! -d "$2" ]; then
+	echo "daemon: $2 is gone: cannot tell which daemon to stop" >&2
+	exit 1
+fi
 dir=$(cd "$2" && pwd)
 
 stop() {

@@ -10,8 +10,17 @@ command -v tmux >/dev/null || { fail "tmux is missing (scripts/deps.sh installs 
 mkdir -p "$T/lv" "$T/img"
 TM="tmux -L guest-libvirt-$$ -f /dev/null"
 lv_cleanup() {
+	[ -n "${LV_DONE:-}" ] && return
+	LV_DONE=1
 	$TM kill-server 2>/dev/null
 	"$LV/daemon.sh" stop "$T/lv"
+}
+# The daemon and its VMs go before the black-box finish removes $T (where
+# daemon.sh keeps the daemon's uid).
+eval "bb_$(declare -f finish)"
+finish() {
+	lv_cleanup
+	bb_finish
 }
 trap lv_cleanup EXIT
 trap 'lv_cleanup; rm -rf "$T"; exit 1' INT TERM

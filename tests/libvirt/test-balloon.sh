@@ -160,4 +160,8 @@ one_line "not running: stats" 255 "off is shut off (env 0)" "$GUEST" balloon-sta
 "$GUEST" env add "qemu+unix:///session?socket=$T/no-daemon.sock" --name dead >/dev/null
 one_line "libvirt unreachable" 255 "libvirt cannot tell more: cannot reach" \
     "$GUEST" balloon dead b1 100
+# Nothing of the daemon outlives the test (its VMs included).
+uid=$(cat "$T/lv/uid")
+lv_cleanup
+check "the daemon and its VMs are gone after the test" test -z "$(pgrep -U "$uid")"
 finish
