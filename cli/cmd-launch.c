@@ -15,9 +15,7 @@
 
 struct launched {
 	struct cli		*cli;
-	const struct cmd_entry	*c;
 	const char		*envspec;
-	uint32_t		 env;
 	bool			 detach;
 };
 
@@ -71,7 +69,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	};
 	struct guest_serial_opts so = { .in_fd = 0, .out_fd = 1,
 	    .idle_ms = -1 };
-	struct launched l = { .cli = cli, .c = c };
+	struct launched l = { .cli = cli };
 	struct guest_error e = { 0 };
 	struct guest_env env;
 	struct guest_dom dom;
@@ -185,7 +183,6 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		free(cmdline);
 		return EXIT_LOCAL;
 	}
-	l.env = env.id;
 	r = guest_virt_launch(env.uri, &sp, l.detach ? NULL : &so, started,
 	    &l, &dom, &e);
 	free(cmdline);
