@@ -162,10 +162,10 @@ make_sockaddr(const struct guest_addr *a, struct sockaddr_storage *ss)
 	}
 }
 
-/* The words for a failed connect, by transport. */
+/* The words for a failed connect, by transport; ms is how long it took. */
 static int
-connect_error(const struct guest_addr *a, int err, int timeout_ms,
-    const char *why, struct guest_error *e)
+connect_error(const struct guest_addr *a, int err, int ms, const char *why,
+    struct guest_error *e)
 {
 	char s[GUEST_ADDR_STR_MAX], hint[128] = "";
 
@@ -187,9 +187,17 @@ connect_error(const struct guest_addr *a, int err, int timeout_ms,
 		    "cannot connect to %s: no VM with CID %" PRIu32
 		    " (is it running, with a vsock device?)", s, a->cid);
 	case ETIMEDOUT:
+		/* vsock: the host's vhost (or the guest's transport) sent the
+		 * request and nothing came back: no guest kernel answering
+		 * on that CID yet, rather than no agent. */
+		if (a->kind == GUEST_ADDR_VSOCK)
+			return guest_error_set(e, -err,
+			    "cannot connect to %s: no answer from CID %" PRIu32
+			    " in %d ms (is the guest still booting, or without "
+			    "a vsock driver?)", s, a->cid, ms);
 		return guest_error_set(e, -err,
-		    "cannot connect to %s: timed out after %d ms%s", s,
-		    timeout_ms, hint);
+		    "cannot connect to %s: timed out after %d ms%s", s, ms,
+		    hint);
 	case EACCES:
 	case EPERM:
 		return guest_error_set(e, -err,
@@ -202,6 +210,16 @@ connect_error(const struct guest_addr *a, int err, int timeout_ms,
 		return guest_error_set(e, -err, "cannot connect to %s: %s", s,
 		    strerror(err));
 	}
+}
+
+/* The ms a connect took when it failed: the kernel's own timeout (vsock
+ * gives up after 2 s) can come before ours. */
+static int
+spent(int64_t deadline, int timeout_ms)
+{
+	int64_t ms = guest_now_ms() - (deadline - timeout_ms);
+
+	return ms < 0 ? 0 : ms > timeout_ms ? timeout_ms : (int)ms;
 }
 
 /* Firecracker's hybrid vsock: "CONNECT PORT\n", then "OK N\n". */
@@ -222,12 +240,14 @@ hvsock_handshake(int fd, const struct guest_addr *a, int64_t deadline,
 	/* Read byte by byte: whatever follows the newline is the agent's. */
 	while (got < sizeof line - 1) {
 		if ((r = guest_wait_fd(fd, POLLIN, deadline)) < 0)
-			return connect_error(a, -r, timeout_ms, why, e);
+			return connect_error(a, -r, spent(deadline, timeout_ms),
+			    why, e);
 		n = read(fd, line + got, 1);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0)
-			return connect_error(a, errno, timeout_ms, why, e);
+			return connect_error(a, errno, spent(deadline,
+			    timeout_ms), why, e);
 		if (n == 0)
 			return guest_error_set(e, -ECONNRESET,
 			    "cannot connect to %s: the VMM closed the connection "
@@ -262,20 +282,24 @@ guest_connect(const struct guest_addr *a, int timeout_ms, const char *why,
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0);
 	if (fd < 0)
-		return connect_error(a, errno, timeout_ms, why, e);
+		return connect_error(a, errno, spent(deadline, timeout_ms),
+		    why, e);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		if (errno != EINPROGRESS && errno != EAGAIN) {
-			r = connect_error(a, errno, timeout_ms, why, e);
+			r = connect_error(a, errno, spent(deadline,
+			    timeout_ms), why, e);
 			goto fail;
 		}
 		if ((r = guest_wait_fd(fd, POLLOUT, deadline)) < 0) {
-			r = connect_error(a, -r, timeout_ms, why, e);
+			r = connect_error(a, -r, spent(deadline,
+			    timeout_ms), why, e);
 			goto fail;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
 			err = errno;
 		if (err != 0) {
-			r = connect_error(a, err, timeout_ms, why, e);
+			r = connect_error(a, err, spent(deadline,
+			    timeout_ms), why, e);
 			goto fail;
 		}
 	}
