@@ -98,7 +98,8 @@ chown -R "$uid:$uid" "$home/config"
     XDG_CACHE_HOME="$home/cache" XDG_DATA_HOME="$home/data" \
     LD_PRELOAD="$nss" NSS_WRAPPER_PASSWD="$dir/passwd" \
     NSS_WRAPPER_GROUP="$dir/group" \
-    LIBVIRT_LOG_OUTPUTS="3:file:$home/libvirtd.log" \
+    LIBVIRT_LOG_FILTERS="1:daemon.stream 1:fdstream 1:conf.chrdev" \
+    LIBVIRT_LOG_OUTPUTS="1:file:$home/libvirtd.log" \
     libvirtd -d --timeout 0)
 # Up when it answers, within 30 s.
 for n in $(seq 300); do
