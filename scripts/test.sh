@@ -36,8 +36,8 @@ cmake --build build -j "$jobs"
 echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGUEST_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
-# (The nested-VM suite runs once, in the normal build: TCG is slow enough.)
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE vm)
+# (The nested-VM suites run once, in the normal build: TCG is slow enough.)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE "vm|topology")
 
 echo "== libFuzzer: each target 60 s from its saved corpus (scripts/fuzz.sh)"
 scripts/fuzz.sh --seconds 60

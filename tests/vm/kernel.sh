@@ -3,14 +3,16 @@
 #   OUT/kernel/vmlinux     the bare ELF (QEMU boots it by its PVH note,
 #                          skipping the bzImage's slow self-unpacking)
 #   OUT/kernel/modules/    the few modules the test guests load: vsock,
-#                          virtio (PCI, console, balloon, rng) and the ACPI
-#                          power button, flat, by name
+#                          virtio (PCI, console, balloon, rng), the ACPI
+#                          power button, and for a guest that is itself a
+#                          host (tests/topology) vhost-vsock, 9p and
+#                          overlayfs; flat, by name
 #
 #   kernel.sh OUT
 set -euo pipefail
 out=$1/kernel
 # Bump when the set of modules changes: the cache is then made anew.
-want=3
+want=4
 [ -s "$out/vmlinux" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$want" ] &&
     exit 0
 rm -rf "$out"
@@ -37,7 +39,16 @@ dpkg-deb --fsys-tarfile "$out/$pkg"_*.deb | tar x -C "$out" --wildcards \
     './lib/modules/*/kernel/drivers/char/virtio_console.ko' \
     './lib/modules/*/kernel/drivers/char/hw_random/virtio-rng.ko' \
     './lib/modules/*/kernel/drivers/acpi/button.ko' \
-    './lib/modules/*/kernel/drivers/input/evdev.ko'
+    './lib/modules/*/kernel/drivers/input/evdev.ko' \
+    './lib/modules/*/kernel/drivers/vhost/vhost.ko' \
+    './lib/modules/*/kernel/drivers/vhost/vhost_iotlb.ko' \
+    './lib/modules/*/kernel/drivers/vhost/vhost_vsock.ko' \
+    './lib/modules/*/kernel/fs/9p/9p.ko' \
+    './lib/modules/*/kernel/net/9p/9pnet.ko' \
+    './lib/modules/*/kernel/net/9p/9pnet_virtio.ko' \
+    './lib/modules/*/kernel/fs/netfs/netfs.ko' \
+    './lib/modules/*/kernel/fs/fscache/fscache.ko' \
+    './lib/modules/*/kernel/fs/overlayfs/overlay.ko'
 rm -f "$out/"*.deb
 find "$out/lib/modules" -name '*.ko' -exec mv {} "$out/modules/" \;
 rm -rf "$out/lib"
