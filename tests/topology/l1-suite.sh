@@ -12,8 +12,8 @@ expect_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: wanted [$2], go
 expect_in() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
 up() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(up)" "BEGIN { printf \"%.1f\", b - a }"; }
-T=/tmp/topo
-mkdir -p $T
+T=$(mktemp -d /tmp/topology.XXXXXX)
+
 export GUEST_INVENTORY=$T/inventory.db
 guest() { "$GUEST" "$@"; }
 finish() {
