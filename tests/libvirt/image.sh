@@ -15,6 +15,7 @@ out=$1
 dir=${2:-libvirt}
 shift $(($# > 1 ? 2 : 1))
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../vm/lib.sh"
 "$here/../vm/kernel.sh" "$out" >/dev/null
 root=$out/$dir/root
 rm -rf "$root"
@@ -26,13 +27,7 @@ cp "$here/modules" "$root/etc/modules"
 while read -r m; do
 	cp "$out/kernel/modules/$m.ko" "$root/lib/modules/"
 done <"$here/modules"
-# Binaries with what ldd says they load, at the same paths.
-for b in "$@"; do
-	cp "$b" "$root/bin/"
-	for lib in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*'); do
-		[ -e "$root$lib" ] || cp --parents -L "$lib" "$root"
-	done
-done
+copy_binaries "$root" "$@"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 # busybox acpid runs /etc/acpi/PWRF/00000080 on the power button.

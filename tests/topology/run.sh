@@ -19,8 +19,9 @@
 set -uo pipefail
 guest=$(realpath "$1") agent=$(realpath "$2") ptyrun=$(realpath "$3")
 out=$(realpath "$4")
-limit=${5:-780}
+limit=${5:-840}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../vm/lib.sh"
 top=$out/topology
 mkdir -p "$top"
 t0=$(date +%s%N)
@@ -84,14 +85,4 @@ fi
 echo "--- summary"
 tr -d '\r' <"$log" | grep -E '^(topology: |[0-9]+ passed)'
 echo "topology: L1 ran for $l1_ms ms; $(ms) ms in all"
-if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-	echo "topology: FAIL: L1 did not finish within $limit s and was killed"
-	exit 1
-fi
-if [ $rc -ne 0 ]; then
-	echo "topology: FAIL: L1's qemu exited with status $rc"
-	exit 1
-fi
-grep -q '^TOPOLOGY-RESULT: PASS' "$log" && exit 0
-echo "topology: FAIL: no passing result from L1"
-exit 1
+vm_verdict topology $rc "$limit" "$log" TOPOLOGY-RESULT L1

@@ -3,12 +3,7 @@
 # port 9001 and accepts CID 1; guest dials vsock:1:9001 both with -C and
 # with the positional "vsh 0 1".
 set -u
-PASSED=0
-FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "PASS: $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL: $1"; }
-expect_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: wanted [$2], got [$3]"; fi; }
-expect_in() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
+. /test/expect.sh
 
 guest-agent --listen vsock:9001 --allow-cid 1 -v 2>/tmp/agent.log &
 AGENT=$!

@@ -10,6 +10,7 @@ set -euo pipefail
 out=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 
 "$here/kernel.sh" "$out"
 
@@ -21,17 +22,11 @@ for m in vsock vmw_vsock_virtio_transport_common vsock_loopback; do
 	cp "$out/kernel/modules/$m.ko" "$root/lib/modules/"
 done
 
-# Binaries with what ldd says they load, at the same paths.
-for b in "$@"; do
-	cp "$b" "$root/bin/"
-	for lib in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*'); do
-		[ -e "$root$lib" ] || cp --parents -L "$lib" "$root"
-	done
-done
+copy_binaries "$root" "$@"
 
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
-cp "$here"/guest-*.sh "$root/test/"
+cp "$here"/guest-*.sh "$here/expect.sh" "$root/test/"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 echo guestvm >"$root/etc/hostname"

@@ -8,6 +8,7 @@
 # SCRIPT names tests/vm/guest-SCRIPT.sh (default: suite).  With
 # GUEST_VM_LIVE=1 the serial console is shown as it comes.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 out=$1
 limit=${2:-600}
 script=${3:-suite}
@@ -34,14 +35,4 @@ else
 	tr -d '\r' <"$log"
 fi
 echo "vm: guest ran for $(( (t1 - t0) / 1000000 )) ms"
-if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-	echo "vm: FAIL: the guest did not finish within $limit s and was killed"
-	exit 1
-fi
-if [ $rc -ne 0 ]; then
-	echo "vm: FAIL: qemu exited with status $rc"
-	exit 1
-fi
-grep -q '^GUEST-VM-RESULT: PASS' "$log" && exit 0
-echo "vm: FAIL: no passing result from the guest"
-exit 1
+vm_verdict vm $rc "$limit" "$log" GUEST-VM-RESULT "the guest"
