@@ -95,8 +95,8 @@ expect_eq "libvirt's XML agrees" 3 \
 # Readiness: a booting guest answers ETIMEDOUT, then ECONNRESET until the
 # agent listens.
 until guest vsh 0 3 -- true 2>/dev/null; do
-	if late $((${t%.*} + 480)); then
-		fail "L2's agent did not answer within 480 s of guest launch"
+	if late $((${t%.*} + 600)); then
+		fail "L2's agent did not answer within 600 s of guest launch"
 		l2_log
 		finish
 	fi

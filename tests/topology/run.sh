@@ -19,7 +19,7 @@
 set -uo pipefail
 guest=$(realpath "$1") agent=$(realpath "$2") ptyrun=$(realpath "$3")
 out=$(realpath "$4")
-limit=${5:-840}
+limit=${5:-960}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../vm/lib.sh"
 top=$out/topology
@@ -52,12 +52,7 @@ chmod 755 "$root/init"
 echo "topology: images ready in $(ms) ms"
 
 log=$top/l1.log
-: >"$log"
-live=
-if [ "${GUEST_VM_LIVE:-}" = 1 ]; then
-	tail -n +1 -f "$log" &
-	live=$!
-fi
+serial_open "$log"
 # tsc=reliable: with two TCG vCPUs L1's kernel finds the TSCs out of sync
 # and falls back to the HPET, which makes every clock_gettime of L2's QEMU
 # a trapped MMIO read; L2 boots in about 3/4 of the time with the TSC.
@@ -76,12 +71,7 @@ timeout --foreground --kill-after=10 "$limit" qemu-system-x86_64 -M q35 -accel t
     -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 tsc=reliable $cmdline"
 rc=$?
 l1_ms=$(( ($(date +%s%N) - t1) / 1000000 ))
-if [ -n "$live" ]; then
-	sleep 0.2
-	kill $live 2>/dev/null
-else
-	tr -d '\r' <"$log"
-fi
+serial_close "$log"
 echo "--- summary"
 tr -d '\r' <"$log" | grep -E '^(topology: |[0-9]+ passed)'
 echo "topology: L1 ran for $l1_ms ms; $(ms) ms in all"

@@ -14,6 +14,26 @@ copy_binaries() {
 	done
 }
 
+# serial_open LOG: an empty serial log, followed on this terminal as it
+# grows with GUEST_VM_LIVE=1.  serial_close LOG: stop following it, or
+# print it whole when it was not followed.
+serial_open() {
+	: >"$1"
+	SERIAL_TAIL=
+	if [ "${GUEST_VM_LIVE:-}" = 1 ]; then
+		tail -n +1 -f "$1" &
+		SERIAL_TAIL=$!
+	fi
+}
+serial_close() {
+	if [ -n "$SERIAL_TAIL" ]; then
+		sleep 0.2
+		kill "$SERIAL_TAIL" 2>/dev/null
+	else
+		tr -d '\r' <"$1"
+	fi
+}
+
 # vm_verdict WHO RC LIMIT LOG MARKER WHAT: the outcome of a QEMU run that
 # timeout(1) bounded by LIMIT seconds and whose guest printed
 # "MARKER: PASS" on its serial console (LOG) when its suite passed.

@@ -14,12 +14,7 @@ limit=${2:-600}
 script=${3:-suite}
 log=$out/serial.log
 rm -f "$log"
-: >"$log"
-live=
-if [ "${GUEST_VM_LIVE:-}" = 1 ]; then
-	tail -n +1 -f "$log" &
-	live=$!
-fi
+serial_open "$log"
 t0=$(date +%s%N)
 timeout --kill-after=10 "$limit" qemu-system-x86_64 -M q35 -accel tcg -smp 1 \
     -m 512 -nodefaults -no-user-config -display none -no-reboot -nic none \
@@ -28,11 +23,6 @@ timeout --kill-after=10 "$limit" qemu-system-x86_64 -M q35 -accel tcg -smp 1 \
     -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 guest.run=$script"
 rc=$?
 t1=$(date +%s%N)
-if [ -n "$live" ]; then
-	sleep 0.2
-	kill $live 2>/dev/null
-else
-	tr -d '\r' <"$log"
-fi
+serial_close "$log"
 echo "vm: guest ran for $(( (t1 - t0) / 1000000 )) ms"
 vm_verdict vm $rc "$limit" "$log" GUEST-VM-RESULT "the guest"
