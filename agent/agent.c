@@ -36,6 +36,7 @@
 
 #define MAX_LISTEN	16
 #define MAX_SESSIONS	1024
+#define MAX_STARTUPS	16	/* connections in the handshake at once */
 
 struct agent agent;
 const char *const agent_services[] = { "exec", "info", "copy", "console",
@@ -51,10 +52,27 @@ static struct listener listeners[MAX_LISTEN];
 static size_t n_listeners;
 static unsigned n_sessions;	/* the spare included */
 
-/* The spare session process, and the pipe on which it says that it took
- * a connection (one byte), or that it died idle (EOF). */
+/* The spare session process, and the socket on which it says that it
+ * took a connection ("s", the connection and the peer's name), or that it
+ * died idle (EOF). */
 static pid_t spare_pid = -1;
 static int spare_fd = -1;
+
+/* Connections still in the handshake, as sshd's MaxStartups: past
+ * MAX_STARTUPS the oldest is dropped with an Error, so a flood of idle
+ * connections can hold no more than MAX_STARTUPS places and a real client
+ * (which finishes its handshake in milliseconds) always gets in.  Each
+ * session says "a" on fd once it is in (or closes it when it ends); conn
+ * is the listener's copy of the connection, for the Error. */
+struct startup {
+	pid_t	 pid;
+	int	 fd;
+	int	 conn;
+	int64_t	 since;
+	char	 peer[96];
+};
+static struct startup startups[MAX_STARTUPS + 1];
+static size_t n_startups;
 
 /* The console keeper, restarted if it dies (at most KEEPER_RESTARTS in
  * a row that each lasted under a minute). */
@@ -103,7 +121,8 @@ usage(FILE *f)
 	    "usage: guest-agent [--listen ADDR]... [--allow-cid CID]... "
 	    "[--vm-uuid UUID] [--state-dir DIR]\n"
 	    "                   [--console-program CMD] [--console-buffer BYTES] "
-	    "[--console-at-start] [-v]\n"
+	    "[--console-at-start]\n"
+	    "                   [--authorized-keys FILE] [--no-auth] [-v]\n"
 	    "\n"
 	    "  -l, --listen ADDR     vsock:PORT or unix:PATH (default vsock:%d);\n"
 	    "                        sockets passed by systemd (LISTEN_FDS) win\n"
@@ -120,6 +139,12 @@ usage(FILE *f)
 	    "                        K, M, G suffixes; 4K to 1G)\n"
 	    "  --console-at-start    start the console's program now, not at\n"
 	    "                        the first attach\n"
+	    "  --authorized-keys FILE  the keys that may come in, a line each:\n"
+	    "                        USERS ssh-ed25519 KEY [COMMENT], USERS the\n"
+	    "                        guest users it may act as (a,b or *);\n"
+	    "                        default " AGENT_KEYS_FILE "\n"
+	    "  --no-auth             let in every peer the CID policy admits,\n"
+	    "                        with no key (closed test rigs only)\n"
 	    "  -v, --verbose         log every connection to stderr\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            this help\n", GUEST_PORT_DEFAULT);
@@ -217,6 +242,13 @@ describe_peer(const struct sockaddr_storage *ss, const struct ucred *cred,
 static void
 child_setup(int sfd, const sigset_t *oldmask, int *other_end)
 {
+	size_t i;
+
+	for (i = 0; i < n_startups; i++) {
+		guest_closep(&startups[i].fd);
+		guest_closep(&startups[i].conn);
+	}
+	n_startups = 0;
 	close(sfd);
 	guest_closep(other_end);
 	guest_closep(&spare_fd);
@@ -352,14 +384,27 @@ spare_run(int told)
 				goto taken;
 	}
 taken:
-	(void)!write(told, "s", 1);
-	close(told);
+	{
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = peer,
+		    .iov_len = strlen(peer) + 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		    .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		(void)sendmsg(told, &mh, MSG_NOSIGNAL);
+	}
+	agent.startup_fd = told;
 	close_listeners();
 	/* A session outlives the agent, as it would have forked late. */
 	(void)prctl(PR_SET_PDEATHSIG, 0);
 	(void)prctl(PR_SET_NAME, "guest-agent");
 	agent_debug("session %d for %s", (int)getpid(), peer);
-	_exit(session_run(fd, peer));
+	_exit(session_run(fd, peer, strncmp(peer, "vsock", 5) == 0));
 }
 
 /* Fork a spare, unless there is one or the sessions are at their limit. */
@@ -371,8 +416,9 @@ spare_start(const sigset_t *oldmask, int sfd)
 
 	if (spare_pid > 0 || n_sessions >= MAX_SESSIONS)
 		return;
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		agent_log("pipe: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0, p) < 0) {
+		agent_log("socketpair: %s", strerror(errno));
 		return;
 	}
 	pid = fork();
@@ -398,19 +444,85 @@ spare_start(const sigset_t *oldmask, int sfd)
 	n_sessions++;
 }
 
+/* Forget a handshake: the session is in, or gone. */
+static void
+startup_drop(size_t i)
+{
+	guest_closep(&startups[i].fd);
+	guest_closep(&startups[i].conn);
+	startups[i] = startups[--n_startups];
+}
+
+/* A new handshake; past the limit the oldest is dropped with an Error
+ * (its session killed first, so nothing else is written after it). */
+static void
+startup_add(pid_t pid, int fd, int conn, const char *peer)
+{
+	struct startup *s = &startups[n_startups++];
+	int64_t now = guest_now_ms();
+	size_t i, old = 0;
+	char why[160];
+
+	s->pid = pid;
+	s->fd = fd;
+	s->conn = conn;
+	s->since = now;
+	snprintf(s->peer, sizeof s->peer, "%s", peer);
+	if (n_startups <= MAX_STARTUPS)
+		return;
+	for (i = 1; i < n_startups; i++)
+		if (startups[i].since < startups[old].since)
+			old = i;
+	s = &startups[old];
+	(void)kill(s->pid, SIGKILL);
+	snprintf(why, sizeof why, "%d connections are in the handshake; "
+	    "this one, the oldest (%" PRId64 " ms), gives way: try again",
+	    MAX_STARTUPS, now - s->since);
+	agent_log("refused %s: %s", s->peer, why);
+	if (s->conn >= 0) {
+		refuse(s->conn, GUEST__V1__ERROR_CODE__ERROR_BUSY, why);
+		s->conn = -1;	/* closed by refuse() */
+	}
+	startup_drop(old);
+}
+
+/* A session said it is in, or ended. */
+static void
+startup_event(size_t i)
+{
+	char b;
+
+	if (read(startups[i].fd, &b, 1) < 0 && errno == EAGAIN)
+		return;
+	startup_drop(i);
+}
+
 /* The spare took a connection (or died idle): the next one. */
 static void
 spare_taken(const sigset_t *oldmask, int sfd)
 {
+	char peer[96], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = peer, .iov_len = sizeof peer - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	struct cmsghdr *cm;
+	int conn = -1;
 	ssize_t n;
-	char b;
 
 	/* (Reaped already and replaced, the new one may have said nothing.) */
-	if ((n = read(spare_fd, &b, 1)) < 0 && errno == EAGAIN)
+	if ((n = recvmsg(spare_fd, &mh, MSG_CMSG_CLOEXEC)) < 0 &&
+	    errno == EAGAIN)
 		return;
-	if (n == 1)
+	if (n > 0) {
+		peer[n] = '\0';
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm != NULL && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&conn, CMSG_DATA(cm), sizeof conn);
 		agent_debug("session %d started", (int)spare_pid);
-	guest_closep(&spare_fd);
+		startup_add(spare_pid, spare_fd, conn, peer);
+		spare_fd = -1;
+	} else
+		guest_closep(&spare_fd);
 	spare_pid = -1;
 	spare_start(oldmask, sfd);
 }
@@ -422,7 +534,7 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 {
 	char peer[96];
 	pid_t pid;
-	int fd;
+	int fd, sp[2];
 
 	if ((fd = admit(lfd, peer, sizeof peer)) < 0)
 		return;
@@ -432,21 +544,32 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 		    "too many sessions");
 		return;
 	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0, sp) < 0)
+		sp[0] = sp[1] = -1;
 	pid = fork();
 	if (pid < 0) {
 		agent_log("fork: %s", strerror(errno));
 		refuse(fd, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
 		    "cannot fork");
+		guest_closep(&sp[0]);
+		guest_closep(&sp[1]);
 		return;
 	}
 	if (pid == 0) {
 		close_listeners();
+		guest_closep(&sp[0]);
 		child_setup(sfd, oldmask, &keeper_end);
-		_exit(session_run(fd, peer));
+		agent.startup_fd = sp[1];
+		_exit(session_run(fd, peer, strncmp(peer, "vsock", 5) == 0));
 	}
 	n_sessions++;
 	agent_debug("session %d for %s", (int)pid, peer);
-	close(fd);
+	guest_closep(&sp[1]);
+	if (sp[0] >= 0)
+		startup_add(pid, sp[0], fd, peer);
+	else
+		close(fd);
 	spare_start(oldmask, sfd);
 }
 
@@ -499,6 +622,8 @@ main(int argc, char **argv)
 		{ "console-program", required_argument,	NULL, 'P' },
 		{ "console-buffer", required_argument,	NULL, 'B' },
 		{ "console-at-start", no_argument,	NULL, 'S' },
+		{ "authorized-keys", required_argument,	NULL, 'K' },
+		{ "no-auth",	no_argument,		NULL, 'N' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -506,10 +631,12 @@ main(int argc, char **argv)
 	};
 	const char *addrs[MAX_LISTEN], *vm_uuid = NULL;
 	const char *state = "/var/lib/guest-agent";
+	const char *keys_file = AGENT_KEYS_FILE;
+	bool no_auth = false;
 	static char journal[4096];
 	size_t n_addrs = 0, i;
 	struct guest_error err;
-	struct pollfd pfds[MAX_LISTEN + 2];
+	struct pollfd pfds[MAX_LISTEN + 2 + MAX_STARTUPS];
 	struct signalfd_siginfo si;
 	sigset_t mask, oldmask;
 	char s[GUEST_ADDR_STR_MAX], *end;
@@ -522,6 +649,7 @@ main(int argc, char **argv)
 	guest_sanitize_stdfds();
 	agent.policy.self_uid = geteuid();
 	agent.console_fd = -1;
+	agent.startup_fd = -1;
 	console.buffer = 1024 * 1024;
 	while ((c = getopt_long(argc, argv, "l:a:u:s:vVh", opts, NULL)) != -1) {
 		switch (c) {
@@ -568,6 +696,12 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			console.at_start = true;
+			break;
+		case 'K':
+			keys_file = optarg;
+			break;
+		case 'N':
+			no_auth = true;
 			break;
 		case 'u':
 			if (!uuid_valid(optarg)) {
@@ -629,6 +763,8 @@ main(int argc, char **argv)
 			    (unsigned char)vm_uuid[i]);
 		agent.id.vm_uuid[i] = '\0';
 	}
+	if (auth_init(state, no_auth, keys_file) < 0)
+		return 1;
 
 	if (take_systemd_fds() == 0) {
 		if (n_addrs == 0)
@@ -680,7 +816,11 @@ main(int argc, char **argv)
 		pfds[i].events = POLLIN;
 		pfds[i + 1].fd = spare_fd;
 		pfds[i + 1].events = POLLIN;
-		if (poll(pfds, n_listeners + 2, -1) < 0) {
+		for (i = 0; i < n_startups; i++) {
+			pfds[n_listeners + 2 + i].fd = startups[i].fd;
+			pfds[n_listeners + 2 + i].events = POLLIN;
+		}
+		if (poll(pfds, n_listeners + 2 + n_startups, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s", strerror(errno));
@@ -702,6 +842,11 @@ main(int argc, char **argv)
 			}
 			reap(&oldmask, sfd);
 		}
+		/* Backwards: a dropped entry takes the last one's place. */
+		for (i = n_startups; i-- > 0;)
+			if (pfds[n_listeners + 2 + i].revents &&
+			    pfds[n_listeners + 2 + i].fd == startups[i].fd)
+				startup_event(i);
 		if (pfds[n_listeners + 1].revents && spare_fd >= 0)
 			spare_taken(&oldmask, sfd);
 		for (i = 0; i < n_listeners; i++)

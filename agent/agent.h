@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "guest/conn.h"
+#include "guest/key.h"
 #include "guest/policy.h"
 #include "guest/session.h"
 
@@ -30,6 +31,11 @@ struct agent {
 	int			verbose;
 	const char		*journal;	/* directories with cp temps */
 	int			console_fd;	/* to the console keeper */
+	struct guest_key	host_key;
+	bool			no_auth;	/* --no-auth */
+	const char		*keys_file;	/* --authorized-keys */
+	char			*cred_keys;	/* the credential's lines */
+	int			startup_fd;	/* session: tell the listener */
 };
 
 extern struct agent agent;
@@ -38,8 +44,25 @@ extern const char *const agent_services[];
 void	agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	agent_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Serve one accepted connection; returns the process exit status. */
-int	session_run(int fd, const char *peer);
+/* Serve one accepted connection (vsock: from a vsock peer); returns the
+ * process exit status. */
+int	session_run(int fd, const char *peer, bool vsock);
+
+/* Authentication (auth.c): the host key (made at first start under
+ * state), the trusted keys, and the mode; logs what it found.  0 or -1. */
+#define AGENT_KEYS_FILE	"/etc/guest-agent/authorized_keys"
+int	auth_init(const char *state, bool no_auth, const char *keys_file);
+/* Is any key trusted now (the file is read again each time)? */
+bool	auth_have_keys(void);
+/* Check a client's Auth for a session as user: 0 when a trusted key that
+ * may act as user signed it, else a negative errno with why. */
+int	auth_check(const Guest__V1__Auth *, const uint8_t *client_nonce,
+	    const uint8_t *agent_nonce, const char *user, const char *peer,
+	    char *why, size_t why_len);
+/* The strings of SMBIOS type 11 structures in a DMI table that carry the
+ * credential guest-agent.authorized_keys (text or base64), one per line,
+ * in *out (malloc'ed): 1, 0 when there are none, -ENOMEM. */
+int	auth_smbios_credential(const uint8_t *table, size_t n, char **out);
 
 /* Services.  Each owns the connection until it returns. */
 int	exec_serve(struct guest_conn *, const Guest__V1__ExecRequest *);

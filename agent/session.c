@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent.h"
@@ -48,73 +50,140 @@ recv_step(struct guest_conn *c, struct guest_msg *m, int64_t deadline,
 	return r;
 }
 
+/* Refuse the session: a log line and one Error to the client. */
+static void
+deny(struct guest_conn *c, const char *peer, int code, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	agent_log("%s: refused: %s", peer, why);
+	guest_conn_send_error(c, code, "%s", why);
+	agent_flush(c, 1000);
+}
+
+/* The user a request acts as: its own, or the agent's. */
+static const char *
+request_user(const struct guest_msg *m)
+{
+	if (m->type == GUEST__V1__MESSAGE__BODY_EXEC_REQUEST &&
+	    m->pb->exec_request->user != NULL &&
+	    *m->pb->exec_request->user != '\0')
+		return m->pb->exec_request->user;
+	return agent_self(NULL)->pw_name;
+}
+
 int
-session_run(int fd, const char *peer)
+session_run(int fd, const char *peer, bool vsock)
 {
 	struct guest_conn c;
-	struct guest_msg m = { 0 };
+	struct guest_msg m = { 0 }, req = { 0 };
 	struct guest_error err;
+	uint8_t client_nonce[GUEST_NONCE], nonce[GUEST_NONCE];
+	char why[512];
 	int64_t deadline;
-	int status = 1;
+	int status = 1, r;
+	bool required;
 
 	guest_conn_init(&c, fd);
 	deadline = guest_now_ms() + GUEST_HANDSHAKE_TIMEOUT_MS;
 	if (recv_step(&c, &m, deadline, peer, "hello") < 0)
 		goto out;
 	if (m.type != GUEST__V1__MESSAGE__BODY_HELLO) {
-		agent_log("%s: expected hello, got %s", peer,
-		    guest_msg_name(m.type));
-		guest_conn_send_error(&c, GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
+		deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
 		    "expected hello, got %s", guest_msg_name(m.type));
-		agent_flush(&c, 1000);
 		goto out;
 	}
-	/* Our Hello goes out even on a mismatch, so the client can say
-	 * which versions the agent speaks. */
-	guest_hello_queue(&c, "guest-agent " GUEST_VERSION, &agent.id,
-	    agent_services);
+	guest_random(nonce, sizeof nonce);
 	if (guest_hello_check(m.pb->hello, "the client", &err) < 0) {
-		agent_log("%s: %s", peer, err.msg);
-		guest_conn_send_error(&c, GUEST__V1__ERROR_CODE__ERROR_VERSION,
-		    "%s", err.msg);
-		agent_flush(&c, 1000);
+		/* Our Hello still goes first, so the client can say which
+		 * versions the agent speaks. */
+		guest_agent_hello_queue(&c, &agent.id, agent_services,
+		    &agent.host_key, NULL, nonce, false);
+		deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_VERSION, "%s",
+		    err.msg);
 		goto out;
 	}
+	if (m.pb->hello->nonce.len != GUEST_NONCE) {
+		deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
+		    "the client's Hello has no %d-byte nonce", GUEST_NONCE);
+		goto out;
+	}
+	memcpy(client_nonce, m.pb->hello->nonce.data, GUEST_NONCE);
 	agent_debug("%s: hello from %s", peer,
 	    m.pb->hello->software ? m.pb->hello->software : "?");
 	guest_msg_clear(&m);
+	/* Over vsock a key is always needed (the CID says only that the
+	 * peer is on the host); over a Unix socket SO_PEERCRED has already
+	 * said who it is, and keys are checked once there are any. */
+	required = !agent.no_auth && (vsock || auth_have_keys());
+	if (required && vsock && !auth_have_keys()) {
+		deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_DENIED,
+		    "this guest trusts no key yet: add one to %s in the "
+		    "guest (\"root ssh-ed25519 AAAA...\"), or hand one in as "
+		    "the credential guest-agent.authorized_keys (guest launch "
+		    "does)", agent.keys_file);
+		goto out;
+	}
+	guest_agent_hello_queue(&c, &agent.id, agent_services,
+	    &agent.host_key, client_nonce, nonce, required);
 	guest_conn_established(&c);
-	/* A client that must check which VM we are in before it sends its
-	 * request waits for our Hello; one that sent both at once gets it
-	 * with the service's first answer, in one write. */
-	if (!guest_conn_has_frame(&c) && agent_flush(&c, 5000) < 0)
+	if (agent_flush(&c, 5000) < 0)
 		goto out;
 
 	if (recv_step(&c, &m, deadline, peer, "request") < 0)
 		goto out;
-	switch (m.type) {
+	if (m.type == GUEST__V1__MESSAGE__BODY_AUTH) {
+		if ((r = guest_msg_decode(m.pb->auth->request.data,
+		    m.pb->auth->request.len, &req)) < 0 ||
+		    req.type == GUEST__V1__MESSAGE__BODY_DATA) {
+			deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
+			    "the request in the Auth is not a request");
+			goto out;
+		}
+		if (required && auth_check(m.pb->auth, client_nonce, nonce,
+		    request_user(&req), peer, why, sizeof why) < 0) {
+			deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_DENIED,
+			    "%s", why);
+			goto out;
+		}
+	} else if (required) {
+		deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_DENIED,
+		    "a signed request was expected, got %s",
+		    guest_msg_name(m.type));
+		goto out;
+	} else {
+		req = m;
+		memset(&m, 0, sizeof m);
+	}
+	/* In: the listener counts us no longer among the handshakes. */
+	if (agent.startup_fd >= 0) {
+		(void)!write(agent.startup_fd, "a", 1);
+		guest_closep(&agent.startup_fd);
+	}
+	switch (req.type) {
 	case GUEST__V1__MESSAGE__BODY_EXEC_REQUEST:
-		status = exec_serve(&c, m.pb->exec_request);
+		status = exec_serve(&c, req.pb->exec_request);
 		break;
 	case GUEST__V1__MESSAGE__BODY_INFO_REQUEST:
-		status = info_serve(&c, m.pb->info_request);
+		status = info_serve(&c, req.pb->info_request);
 		break;
 	case GUEST__V1__MESSAGE__BODY_COPY_REQUEST:
-		status = copy_serve(&c, m.pb->copy_request);
+		status = copy_serve(&c, req.pb->copy_request);
 		break;
 	case GUEST__V1__MESSAGE__BODY_CONSOLE_REQUEST:
-		status = console_serve(&c, m.pb->console_request, peer);
+		status = console_serve(&c, req.pb->console_request, peer);
 		break;
 	default:
-		agent_log("%s: expected a request, got %s", peer,
-		    guest_msg_name(m.type));
-		guest_conn_send_error(&c,
-		    GUEST__V1__ERROR_CODE__ERROR_UNSUPPORTED,
-		    "no service for a %s message", guest_msg_name(m.type));
-		agent_flush(&c, 1000);
+		deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_UNSUPPORTED,
+		    "no service for a %s message", guest_msg_name(req.type));
 		break;
 	}
 out:
+	guest_msg_clear(&req);
 	guest_msg_clear(&m);
 	guest_conn_close(&c);
 	return status;

@@ -100,9 +100,7 @@ cmd_console(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	o.client = who;
 	guest_addr_format(&t.addr, s, sizeof s);
 	o.name = t.known ? t.name : s;
-	o.connect_ms = cli->connect_ms;
-	o.check = cli_hello_check(&t);
-	o.check_arg = &t;
+	cli_client(cli, &t, &o.open);
 	r = guest_console(&t.addr, &o, &e);
 	if (r == -EBUSY) {
 		cli_error(c, "%s", e.msg);

@@ -170,6 +170,7 @@ cmd_cp(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	Guest__V1__CopyRequest cr = GUEST__V1__COPY_REQUEST__INIT;
 	struct operand *ops = NULL;
 	struct guest_target t;
+	struct guest_client client;
 	struct guest_error e = { 0 };
 	struct guest_conn conn;
 	char journal[PATH_MAX], **srcs = NULL, **names = NULL;
@@ -327,8 +328,9 @@ cmd_cp(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	}
 	req.body_case = GUEST__V1__MESSAGE__BODY_COPY_REQUEST;
 	req.copy_request = &cr;
-	if (guest_session_open(&t.addr, cli->connect_ms, "copy", &req,
-	    cli_hello_check(&t), &t, &conn, NULL, &e) < 0) {
+	cli_client(cli, &t, &client);
+	if (guest_session_open(&t.addr, &client, "copy", &req, &conn, NULL,
+	    &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		goto out;
 	}

@@ -19,6 +19,7 @@ cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	struct guest_agent_hello hello;
 	struct guest_error e = { 0 };
 	struct guest_conn conn;
+	struct guest_client client;
 	struct guest_msg m = { 0 };
 	struct guest_target t;
 	char s[GUEST_ADDR_STR_MAX];
@@ -31,8 +32,9 @@ cmd_info(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		return ch == CLI_TARGET_USAGE ? EXIT_USAGE : EXIT_LOCAL;
 	req.body_case = GUEST__V1__MESSAGE__BODY_INFO_REQUEST;
 	req.info_request = &ir;
-	if (guest_session_open(&t.addr, cli->connect_ms, "info", &req,
-	    cli_hello_check(&t), &t, &conn, &hello, &e) < 0) {
+	cli_client(cli, &t, &client);
+	if (guest_session_open(&t.addr, &client, "info", &req, &conn, &hello,
+	    &e) < 0) {
 		cli_error(c, "%s", e.msg);
 		return EXIT_LOCAL;
 	}

@@ -105,14 +105,12 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	 * command, unless -t or -T says otherwise. */
 	o.pty = want_pty >= 0 ? want_pty : (o.argc == 0 && isatty(0));
 	o.escape = true;
-	o.connect_ms = cli->connect_ms;
+	cli_client(cli, &t, &o.client);
 
 	if (cli->verbose)
 		fprintf(stderr, "guest: vsh: connecting to %s (%s)\n",
 		    guest_addr_format(&t.addr, s, sizeof s),
 		    o.pty ? "with a terminal" : "pipes");
-	o.check = cli_hello_check(&t);
-	o.check_arg = &t;
 	r = guest_vsh(&t.addr, &o, &status, &e);
 	if (r < 0) {
 		cli_error(c, "%s", e.msg);

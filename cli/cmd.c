@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "guest.h"
+#include "guest/pin.h"
 #include "guest/proto.h"
 
 const struct cmd_entry *const cmd_table[] = {
@@ -27,6 +28,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_info_entry,
 	&cmd_socat_entry,
 	&cmd_socat_listen_entry,
+	&cmd_forget_entry,
 	NULL
 };
 
@@ -56,7 +58,8 @@ cli_help(FILE *f)
 	size_t i;
 
 	fprintf(f,
-	    "usage: guest [-C ADDR] [--inventory PATH] [-v] COMMAND [ARGS...]\n"
+	    "usage: guest [-C ADDR] [-i KEY] [--inventory PATH] [-v] COMMAND "
+	    "[ARGS...]\n"
 	    "       guest help [COMMAND]\n"
 	    "\n"
 	    "Reach into virtual machines over vsock, without networking in "
@@ -72,6 +75,9 @@ cli_help(FILE *f)
 	    "  -C, --connect ADDR  talk to the agent at ADDR instead of "
 	    "ENV GUEST:\n"
 	    "                      vsock:CID:PORT, unix:PATH, hvsock:PATH:PORT\n"
+	    "  -i, --identity KEY  sign in with this Ed25519 key (a private key\n"
+	    "                      file, or its .pub if ssh-agent holds it);\n"
+	    "                      default: ssh-agent's keys, ~/.ssh/id_ed25519\n"
 	    "  --inventory PATH    the inventory (default "
 	    "$XDG_STATE_HOME/guest/\n"
 	    "                      inventory.db, or $GUEST_INVENTORY)\n"
@@ -279,13 +285,48 @@ static int
 check_hello(const struct guest_agent_hello *h, void *arg,
     struct guest_error *e)
 {
-	return guest_target_check(arg, h->vm_uuid, e);
+	struct cli *cli = arg;
+	const struct guest_target *t = cli->target;
+	char path[4096], name[GUEST_ADDR_STR_MAX + 8], fp[GUEST_FP_MAX];
+	int r;
+
+	if ((r = guest_target_check(t, h->vm_uuid, e)) < 0)
+		return r;
+	guest_pin_name(t, name, sizeof name);
+	if ((r = guest_pin_path(cli->inventory, path, sizeof path, e)) < 0)
+		return r;
+	r = guest_pin_check(path, name, h->host_key, e);
+	if (r == -EKEYREJECTED) {
+		char how[300], msg[GUEST_ERROR_MAX];
+
+		if (cli->connect != NULL)
+			snprintf(how, sizeof how, "guest -C %s forget",
+			    cli->connect);
+		else
+			snprintf(how, sizeof how, "guest forget %u %s", t->env,
+			    t->known ? t->name : name);
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		return guest_error_set(e, r, "%s: %s; if its key changed on "
+		    "purpose, run: %s", name, msg, how);
+	}
+	if (r < 0)
+		return guest_error_prefix(e, "pinning the agent's key: ");
+	if (r == 1)
+		fprintf(stderr, "guest: pinned the host key of the agent of %s "
+		    "(%s): %s %s\n", name, h->hostname[0] ? h->hostname : "?",
+		    GUEST_KEY_TYPE, guest_key_fingerprint(h->host_key, fp));
+	return 0;
 }
 
-guest_hello_fn
-cli_hello_check(const struct guest_target *t)
+void
+cli_client(struct cli *cli, const struct guest_target *t,
+    struct guest_client *out)
 {
-	return t->known && t->uuid[0] != '\0' ? check_hello : NULL;
+	cli->target = t;
+	out->connect_ms = cli->connect_ms;
+	out->identity = cli->identity;
+	out->check = check_hello;
+	out->check_arg = cli;
 }
 
 const char *

@@ -18,6 +18,7 @@ main(int argc, char **argv)
 		{ "connect",	required_argument,	NULL, 'C' },
 		{ "connect-timeout", required_argument,	NULL, 'T' },
 		{ "inventory",	required_argument,	NULL, 'I' },
+		{ "identity",	required_argument,	NULL, 'i' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -29,7 +30,7 @@ main(int argc, char **argv)
 
 	guest_sanitize_stdfds();
 	/* "+": stop at the command name; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+C:vVh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+C:i:vVh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			cli.connect = optarg;
@@ -44,6 +45,9 @@ main(int argc, char **argv)
 			break;
 		case 'I':
 			cli.inventory = optarg;
+			break;
+		case 'i':
+			cli.identity = optarg;
 			break;
 		case 'v':
 			cli.verbose++;

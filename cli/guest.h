@@ -23,6 +23,8 @@ struct cli {
 	int		 verbose;
 	int		 connect_ms;	/* --connect-timeout, 0: default */
 	const char	*inventory;	/* --inventory PATH */
+	const char	*identity;	/* -i FILE */
+	const struct guest_target *target;	/* the one being opened */
 };
 
 struct cmd_entry {
@@ -47,6 +49,7 @@ extern const struct cmd_entry cmd_serial_entry;
 extern const struct cmd_entry cmd_stop_entry;
 extern const struct cmd_entry cmd_balloon_entry;
 extern const struct cmd_entry cmd_balloon_stats_entry;
+extern const struct cmd_entry cmd_forget_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
@@ -92,10 +95,12 @@ const char *cli_kib(uint64_t kib, char *buf, size_t n);
 /* Seconds, more than 0 and at most max, as milliseconds; -EINVAL. */
 int	cli_parse_seconds(const char *s, double max, int *ms);
 
-/* The Hello check for a target: the one that compares the agent's VM
- * UUID with the inventory's, or NULL where there is none to compare (then
- * the request goes out with our Hello, saving a round trip). */
-guest_hello_fn	cli_hello_check(const struct guest_target *);
+/* How to open a session with target t: the deadline, the key to sign
+ * in with, and the check of the agent's Hello (that it runs in the VM the
+ * inventory says, and that its host key is the one pinned for it: pinned
+ * now, with a line on stderr, the first time). */
+void	cli_client(struct cli *, const struct guest_target *t,
+	    struct guest_client *out);
 
 /* JSON: a string (null for NULL), a time in ms as RFC 3339 UTC (null
  * for 0). */

@@ -347,8 +347,8 @@ guest_console(const struct guest_addr *a, const struct guest_console_opts *o,
 	k->tty_in = o->mode != GUEST_CONSOLE_LOG && isatty(STDIN_FILENO);
 	if (e != NULL)
 		memset(e, 0, sizeof *e);
-	if ((r = guest_session_open(a, o->connect_ms, "console", &m, o->check,
-	    o->check_arg, &k->c, NULL, e)) < 0) {
+	if ((r = guest_session_open(a, &o->open, "console", &m,
+	    &k->c, NULL, e)) < 0) {
 		free(k);
 		return r;
 	}

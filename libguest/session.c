@@ -4,10 +4,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "guest/session.h"
+#include "guest/signer.h"
 #include "guest/util.h"
 #include "version.h"
 
@@ -33,27 +35,84 @@ guest_identity_read(struct guest_identity *id)
 
 int
 guest_hello_queue(struct guest_conn *c, const char *software,
-    const struct guest_identity *id, const char *const *services)
+    const uint8_t *nonce, Guest__V1__Hello *h)
 {
 	GuestMessage m = GUEST__V1__MESSAGE__INIT;
-	Guest__V1__Hello h = GUEST__V1__HELLO__INIT;
-	size_t n = 0;
+	Guest__V1__Hello def = GUEST__V1__HELLO__INIT;
 
-	h.protocol_version = GUEST_PROTOCOL_VERSION;
-	h.min_protocol_version = GUEST_PROTOCOL_MIN;
-	h.software = (char *)software;
-	if (services != NULL)
-		while (services[n] != NULL)
-			n++;
-	h.n_services = n;
-	h.services = (char **)services;
-	if (id != NULL) {
-		h.hostname = (char *)id->hostname;
-		h.vm_uuid = (char *)id->vm_uuid;
+	if (h == NULL)
+		h = &def;
+	h->protocol_version = GUEST_PROTOCOL_VERSION;
+	h->min_protocol_version = GUEST_PROTOCOL_MIN;
+	h->software = (char *)software;
+	if (nonce != NULL) {
+		h->nonce.data = (uint8_t *)nonce;
+		h->nonce.len = GUEST_NONCE;
 	}
 	m.body_case = GUEST__V1__MESSAGE__BODY_HELLO;
-	m.hello = &h;
+	m.hello = h;
 	return guest_conn_send(c, &m);
+}
+
+int
+guest_agent_hello_queue(struct guest_conn *c, const struct guest_identity *id,
+    const char *const *services, const struct guest_key *host_key,
+    const uint8_t *client_nonce, const uint8_t *nonce, bool auth_required)
+{
+	Guest__V1__Hello h = GUEST__V1__HELLO__INIT;
+	uint8_t blob[GUEST_KEY_BLOB], msg[GUEST_AUTH_HOST_MSG];
+	uint8_t sig[GUEST_SIG_BLOB];
+	size_t n = 0;
+
+	while (services[n] != NULL)
+		n++;
+	h.n_services = n;
+	h.services = (char **)services;
+	h.hostname = (char *)id->hostname;
+	h.vm_uuid = (char *)id->vm_uuid;
+	guest_key_blob(host_key->pub, blob);
+	h.host_key.data = blob;
+	h.host_key.len = sizeof blob;
+	if (client_nonce != NULL) {
+		n = guest_auth_host_msg(client_nonce, nonce, blob, msg);
+		guest_sshsig_sign(host_key, GUEST_NS_AGENT, msg, n, sig);
+		h.host_signature.data = sig;
+		h.host_signature.len = sizeof sig;
+	}
+	h.auth_required = auth_required;
+	return guest_hello_queue(c, "guest-agent " GUEST_VERSION, nonce, &h);
+}
+
+size_t
+guest_auth_host_msg(const uint8_t *client_nonce, const uint8_t *agent_nonce,
+    const uint8_t host_blob[GUEST_KEY_BLOB], uint8_t out[GUEST_AUTH_HOST_MSG])
+{
+	struct guest_sshbuf b = { .p = out, .cap = GUEST_AUTH_HOST_MSG };
+
+	guest_ssh_put_string(&b, client_nonce, GUEST_NONCE);
+	guest_ssh_put_string(&b, agent_nonce, GUEST_NONCE);
+	guest_ssh_put_string(&b, host_blob, GUEST_KEY_BLOB);
+	return b.len;
+}
+
+uint8_t *
+guest_auth_session_msg(const uint8_t *client_nonce, const uint8_t *agent_nonce,
+    const uint8_t host_blob[GUEST_KEY_BLOB], const char *address,
+    const uint8_t *request, size_t request_len, size_t *len)
+{
+	struct guest_sshbuf b;
+
+	b.cap = GUEST_AUTH_HOST_MSG + 8 + strlen(address) + request_len;
+	b.len = 0;
+	b.overflow = false;
+	if ((b.p = malloc(b.cap)) == NULL)
+		return NULL;
+	guest_auth_host_msg(client_nonce, agent_nonce, host_blob, b.p);
+	b.len = GUEST_AUTH_HOST_MSG;
+	guest_ssh_put_cstring(&b, address);
+	guest_ssh_put_string(&b, request, request_len);
+	*len = b.len;
+	return b.p;
 }
 
 int
@@ -67,9 +126,10 @@ guest_hello_check(const Guest__V1__Hello *h, const char *who,
 	if (hi < GUEST_PROTOCOL_MIN || lo > GUEST_PROTOCOL_VERSION || lo > hi)
 		return guest_error_set(e, -EPROTONOSUPPORT,
 		    "protocol version mismatch: %s (%s) speaks %u..%u, this "
-		    "side speaks %u..%u", who,
+		    "side speaks %u..%u: upgrade %s", who,
 		    h->software && *h->software ? h->software : "unknown",
-		    lo, hi, GUEST_PROTOCOL_MIN, GUEST_PROTOCOL_VERSION);
+		    lo, hi, GUEST_PROTOCOL_MIN, GUEST_PROTOCOL_VERSION,
+		    hi < GUEST_PROTOCOL_MIN ? who : "this side");
 	return hi < GUEST_PROTOCOL_VERSION ? (int)hi : GUEST_PROTOCOL_VERSION;
 }
 
@@ -115,30 +175,128 @@ guest_session_fail(struct guest_conn *c, const struct guest_addr *a, int err,
 	}
 }
 
+/* The agent's Hello: versions, and that it holds the host key it names
+ * (its signature over our nonce and its own). */
+static int
+agent_hello(const Guest__V1__Hello *h, const uint8_t *nonce, const char *s,
+    struct guest_agent_hello *out, struct guest_error *e)
+{
+	uint8_t msg[GUEST_AUTH_HOST_MSG];
+	size_t n;
+	int v;
+
+	if ((v = guest_hello_check(h, "the agent", e)) < 0)
+		return guest_error_prefix(e, "%s: ", s);
+	memset(out, 0, sizeof *out);
+	out->protocol_version = (uint32_t)v;
+	copy_str(out->software, sizeof out->software, h->software);
+	copy_str(out->hostname, sizeof out->hostname, h->hostname);
+	copy_str(out->vm_uuid, sizeof out->vm_uuid, h->vm_uuid);
+	if (h->nonce.len != GUEST_NONCE || h->host_key.len != GUEST_KEY_BLOB ||
+	    guest_key_from_blob(h->host_key.data, h->host_key.len,
+	    out->host_key, NULL, 0) < 0)
+		return guest_error_set(e, -EPROTO, "%s: protocol error: the "
+		    "agent's Hello has no nonce or no Ed25519 host key", s);
+	n = guest_auth_host_msg(nonce, h->nonce.data, h->host_key.data, msg);
+	if (guest_crypto_init() < 0 ||
+	    !guest_sshsig_verify(out->host_key, GUEST_NS_AGENT, msg, n,
+	    h->host_signature.data, h->host_signature.len))
+		return guest_error_set(e, -EBADMSG, "%s: the agent's signature "
+		    "does not match the host key it gave: refusing it", s);
+	out->auth_required = h->auth_required;
+	return 0;
+}
+
+/* The request, in an Auth signed by every key the user offers. */
+static int
+send_auth(struct guest_conn *c, const struct guest_client *cl,
+    const char *s, const uint8_t *nonce, const Guest__V1__Hello *h,
+    const GuestMessage *request, struct guest_error *e)
+{
+	GuestMessage m = GUEST__V1__MESSAGE__INIT;
+	Guest__V1__Auth auth = GUEST__V1__AUTH__INIT;
+	Guest__V1__KeySignature ks[GUEST_SIGNERS_MAX], *ksp[GUEST_SIGNERS_MAX];
+	uint8_t blobs[GUEST_SIGNERS_MAX][GUEST_KEY_BLOB];
+	uint8_t sigs[GUEST_SIGNERS_MAX][GUEST_SIG_BLOB];
+	struct guest_signers ss;
+	uint8_t *req = NULL, *msg = NULL;
+	size_t rn, mn, i;
+	int r;
+
+	if ((r = guest_signers_load(&ss, cl != NULL ? cl->identity : NULL,
+	    e)) < 0)
+		return guest_error_prefix(e, "%s: the agent requires a key: ",
+		    s);
+	rn = guest__v1__message__get_packed_size(request);
+	if ((req = malloc(rn ? rn : 1)) == NULL) {
+		r = guest_error_set(e, -ENOMEM, "out of memory");
+		goto out;
+	}
+	guest__v1__message__pack(request, req);
+	if ((msg = guest_auth_session_msg(nonce, h->nonce.data,
+	    h->host_key.data, s, req, rn, &mn)) == NULL) {
+		r = guest_error_set(e, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < ss.n; i++) {
+		if ((r = guest_signers_sign(&ss, i, GUEST_NS_SESSION, msg, mn,
+		    sigs[i], e)) < 0)
+			goto out;
+		guest__v1__key_signature__init(&ks[i]);
+		guest_key_blob(ss.s[i].pub, blobs[i]);
+		ks[i].public_key.data = blobs[i];
+		ks[i].public_key.len = GUEST_KEY_BLOB;
+		ks[i].signature.data = sigs[i];
+		ks[i].signature.len = GUEST_SIG_BLOB;
+		ksp[i] = &ks[i];
+	}
+	auth.n_signatures = ss.n;
+	auth.signatures = ksp;
+	auth.address = (char *)s;
+	auth.request.data = req;
+	auth.request.len = rn;
+	m.body_case = GUEST__V1__MESSAGE__BODY_AUTH;
+	m.auth = &auth;
+	r = guest_conn_send(c, &m);
+	if (r < 0)
+		guest_error_set(e, r, "%s: the request is too large to send",
+		    s);
+out:
+	guest_signers_close(&ss);
+	free(req);
+	free(msg);
+	return r;
+}
+
 int
-guest_session_open(const struct guest_addr *a, int connect_ms,
-    const char *service, const GuestMessage *request, guest_hello_fn check,
-    void *check_arg, struct guest_conn *c, struct guest_agent_hello *hello,
-    struct guest_error *e)
+guest_session_open(const struct guest_addr *a, const struct guest_client *cl,
+    const char *service, const GuestMessage *request, struct guest_conn *c,
+    struct guest_agent_hello *hello, struct guest_error *e)
 {
 	struct guest_agent_hello out;
 	struct guest_msg m = { 0 };
 	char s[GUEST_ADDR_STR_MAX];
+	uint8_t nonce[GUEST_NONCE];
 	int64_t deadline;
 	size_t i;
-	int fd, r, v;
+	int fd, r;
 
-	if ((r = guest_connect(a, connect_ms, "is guest-agent running?", &fd,
-	    e)) < 0)
+	if ((r = guest_connect(a, cl != NULL ? cl->connect_ms : 0,
+	    "is guest-agent running?", &fd, e)) < 0)
 		return r;
 	guest_conn_init(c, fd);
+	guest_addr_format(a, s, sizeof s);
 	deadline = guest_now_ms() + GUEST_HANDSHAKE_TIMEOUT_MS;
-	/* The request follows Hello at once: one round trip, not two.  But
-	 * where the agent must first prove which VM it is in (a name from
-	 * the inventory), the request waits for its Hello: a command sent
-	 * to the wrong VM would run there before we could refuse. */
-	if ((r = guest_hello_queue(c, "guest " GUEST_VERSION, NULL, NULL)) < 0 ||
-	    (check == NULL && (r = guest_conn_send(c, request)) < 0))
+	if (guest_crypto_init() < 0) {
+		r = guest_error_set(e, -EIO, "cannot start libsodium");
+		goto out;
+	}
+	/* The request waits for the agent's Hello: the agent must first
+	 * prove its host key (and which VM it is in), and the request is
+	 * signed over its nonce. */
+	guest_random(nonce, sizeof nonce);
+	if ((r = guest_hello_queue(c, "guest " GUEST_VERSION, nonce,
+	    NULL)) < 0)
 		goto fail;
 	r = guest_conn_flush_until(c, deadline);
 	/* An agent that refuses us may close before our Hello is out; its
@@ -151,16 +309,8 @@ guest_session_open(const struct guest_addr *a, int connect_ms,
 		r = guest_session_fail(c, a, 0, &m, e);
 		goto out;
 	}
-	guest_addr_format(a, s, sizeof s);
-	if ((v = guest_hello_check(m.pb->hello, "the agent", e)) < 0) {
-		r = guest_error_prefix(e, "%s: ", s);
+	if ((r = agent_hello(m.pb->hello, nonce, s, &out, e)) < 0)
 		goto out;
-	}
-	memset(&out, 0, sizeof out);
-	out.protocol_version = (uint32_t)v;
-	copy_str(out.software, sizeof out.software, m.pb->hello->software);
-	copy_str(out.hostname, sizeof out.hostname, m.pb->hello->hostname);
-	copy_str(out.vm_uuid, sizeof out.vm_uuid, m.pb->hello->vm_uuid);
 	r = -EPROTONOSUPPORT;
 	for (i = 0; i < m.pb->hello->n_services; i++) {
 		const char *sv = m.pb->hello->services[i];
@@ -178,13 +328,18 @@ guest_session_open(const struct guest_addr *a, int connect_ms,
 		    "%s service", s, out.software, service);
 		goto out;
 	}
-	if (check != NULL) {
-		if ((r = check(&out, check_arg, e)) < 0)
-			goto out;
-		if ((r = guest_conn_send(c, request)) < 0 ||
-		    (r = guest_conn_flush_until(c, deadline)) < 0)
-			goto fail;
-	}
+	if (cl != NULL && cl->check != NULL &&
+	    (r = cl->check(&out, cl->check_arg, e)) < 0)
+		goto out;
+	if (out.auth_required)
+		r = send_auth(c, cl, s, nonce, m.pb->hello, request, e);
+	else if ((r = guest_conn_send(c, request)) < 0)
+		guest_error_set(e, r, "%s: the request is too large to send",
+		    s);
+	if (r < 0)
+		goto out;
+	if ((r = guest_conn_flush_until(c, deadline)) < 0)
+		goto fail;
 	guest_conn_established(c);
 	if (hello != NULL)
 		*hello = out;

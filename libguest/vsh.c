@@ -435,8 +435,8 @@ guest_vsh(const struct guest_addr *a, const struct guest_vsh_opts *o,
 	if (e != NULL)
 		memset(e, 0, sizeof *e);
 
-	if ((r = guest_session_open(a, o->connect_ms, "exec", &m, o->check,
-	    o->check_arg, &v->c, NULL, e)) < 0) {
+	if ((r = guest_session_open(a, &o->client, "exec", &m, &v->c,
+	    NULL, e)) < 0) {
 		free(v);
 		return r;
 	}

@@ -29,9 +29,7 @@ struct guest_console_opts {
 	uint64_t	 history;	/* ... at most its last bytes */
 	const char	*client;	/* "user@host", shown to others */
 	const char	*name;		/* the console, in messages */
-	int		 connect_ms;
-	guest_hello_fn	 check;		/* of the agent's Hello, may be NULL */
-	void		*check_arg;
+	struct guest_client open;	/* how to open the session */
 };
 
 /* Run it.  0 when the user detached (^] at a terminal, the end of stdin

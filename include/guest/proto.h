@@ -13,8 +13,8 @@
 #include "guest.pb-c.h"
 #include "guest/buf.h"
 
-#define GUEST_PROTOCOL_VERSION	1
-#define GUEST_PROTOCOL_MIN	1
+#define GUEST_PROTOCOL_VERSION	2
+#define GUEST_PROTOCOL_MIN	2	/* 2: authentication both ways */
 
 #define GUEST_FRAME_HDR		4
 #define GUEST_FRAME_HELLO_MAX	4096		/* cap before the handshake */

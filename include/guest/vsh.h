@@ -23,9 +23,7 @@ struct guest_vsh_opts {
 	const char *user;
 	bool	  pty;
 	bool	  escape;	/* honour ~. when stdin is a terminal */
-	int	  connect_ms;	/* connect deadline; 0: the default */
-	guest_hello_fn check;	/* of the agent's Hello, may be NULL */
-	void	 *check_arg;
+	struct guest_client client;	/* how to open the session */
 };
 
 /* Run the session.  Returns 0 with *status set to what the remote process

@@ -9,6 +9,10 @@ export GUEST_INVENTORY="$T/inventory.db"
 export LIBVIRT_DEFAULT_URI="qemu:///system?socket=$T/no-libvirtd.sock"
 chmod 755 "$T"
 SOCK=$T/agent.sock
+# A client's Hello as bytes, for raw peers: protocol 2..2 and a nonce.
+HELLO='\0\0\0\050\022\046\010\002\020\002\072\040AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+# The agents' host keys seen here, never the user's.
+export GUEST_KNOWN_AGENTS="$T/known_agents"
 AGENT_PID=
 PASSED=0
 FAILED=0
@@ -52,11 +56,27 @@ wait_for_socket() {
 	return 1
 }
 
-# start_agent [ARGS...]: an agent on $SOCK, logging to $T/agent.log.
+# start_agent [ARGS...]: an agent on $SOCK, logging to $T/agent.log, its
+# state in $T/state unless ARGS say otherwise.  Its host key is pinned
+# for $SOCK, as an operator would from host_key.pub.
 start_agent() {
-	"$GUEST_AGENT" --listen "unix:$SOCK" -v "$@" 2>>"$T/agent.log" &
+	local state=$T/state a prev=
+	for a in "$@"; do
+		[ "$prev" = --state-dir ] && state=$a
+		prev=$a
+	done
+	"$GUEST_AGENT" --listen "unix:$SOCK" --state-dir "$T/state" -v "$@" \
+	    2>>"$T/agent.log" &
 	AGENT_PID=$!
 	wait_for_socket "$SOCK" || { echo "agent did not start"; cat "$T/agent.log"; exit 1; }
+	pin_agent "unix:$SOCK" "$state"
+}
+
+# pin_agent ADDR STATE-DIR: trust the key in STATE-DIR/host_key.pub for
+# ADDR (once).
+pin_agent() {
+	grep -q "^$1 " "$GUEST_KNOWN_AGENTS" 2>/dev/null && return 0
+	echo "$1 $(cut -d' ' -f1,2 "$2/host_key.pub")" >>"$GUEST_KNOWN_AGENTS"
 }
 
 stop_agent() {

@@ -24,10 +24,10 @@ expect_in "oversized length answered with an error" "frame larger than allowed" 
 printf '\0\0\0\5hello' | "$RAWPEER" connect "$SOCK" >"$T/r"
 expect_in "malformed hello answered" "malformed" "$(tr -cd '[:print:]' <"$T/r")"
 # A valid hello, then a 2 MiB frame (over the 1 MiB cap).
-printf '\0\0\0\6\022\004\010\001\020\001\0\040\0\0' | "$RAWPEER" connect "$SOCK" >"$T/r"
+printf "$HELLO"'\0\040\0\0' | "$RAWPEER" connect "$SOCK" >"$T/r"
 expect_in "oversized frame after hello answered" "frame larger than allowed" "$(tr -cd '[:print:]' <"$T/r")"
 # A valid hello, then a message that is not a request (a Signal).
-printf '\0\0\0\6\022\004\010\001\020\001\0\0\0\4\102\002\010\002' | "$RAWPEER" connect "$SOCK" >"$T/r"
+printf "$HELLO"'\0\0\0\4\102\002\010\002' | "$RAWPEER" connect "$SOCK" >"$T/r"
 expect_in "non-request answered" "no service for a signal message" "$(tr -cd '[:print:]' <"$T/r")"
 # A client that speaks only protocol 99.
 printf '\0\0\0\6\022\004\010\143\020\143' | "$RAWPEER" connect "$SOCK" >"$T/r"
@@ -36,7 +36,7 @@ expect_in "client version mismatch answered" "speaks 99..99" "$(tr -cd '[:print:
 printf '\0\0\0\100abc' | timeout 20 "$RAWPEER" connect "$SOCK" >/dev/null
 check "truncated frame: agent alive" agent_alive
 # Garbage in the middle of a running session (after the exec request).
-{ printf '\0\0\0\6\022\004\010\001\020\001'
+{ printf "$HELLO"
   printf '\0\0\0\022\042\020\012\004sh\0\0\012\002-c\012\004cat\0'
   head -c 100 /dev/urandom; } | "$RAWPEER" connect "$SOCK" >/dev/null
 check "garbage mid-session: agent alive" agent_alive
@@ -54,7 +54,7 @@ fake() { # fake REPLY-BYTES... : serve one connection with these bytes
 fake '\0\0\0\6\022\004\010\143\020\143'
 err=$("$GUEST" -C "unix:$T/fake.sock" vsh -- true 2>&1); rc=$?
 expect_eq "agent version mismatch: 255" 255 $rc
-expect_in "agent version mismatch explained" "protocol version mismatch: the agent (unknown) speaks 99..99, this side speaks 1..1" "$err"
+expect_in "agent version mismatch explained" "protocol version mismatch: the agent (unknown) speaks 99..99, this side speaks 2..2: upgrade this side" "$err"
 wait $FAKE
 fake '\377\377\377\377'
 err=$("$GUEST" -C "unix:$T/fake.sock" vsh -- true 2>&1); rc=$?
@@ -87,8 +87,9 @@ kill $A2; wait $A2 2>/dev/null
 # Hybrid vsock through a stand-in VMM.
 "$FAKE_VMM" "$T/vmm.sock" 9001 "$SOCK" & VMM=$!
 wait_for_socket "$T/vmm.sock"
-out=$("$GUEST" -C "hvsock:$T/vmm.sock:9001" vsh -- echo hi 2>&1)
+out=$("$GUEST" -C "hvsock:$T/vmm.sock:9001" vsh -- echo hi 2>"$T/err")
 expect_eq "hvsock: a session through CONNECT/OK" hi "$out"
+expect_in "hvsock: the first session pins the agent's key" "pinned the host key of the agent of hvsock:$T/vmm.sock:9001 (" "$(cat "$T/err")"
 err=$("$GUEST" -C "hvsock:$T/vmm.sock:9002" vsh -- true 2>&1); rc=$?
 expect_eq "hvsock: nothing on the port: 255" 255 $rc
 expect_in "hvsock: nothing on the port explained" "nothing listening on port 9002" "$err"

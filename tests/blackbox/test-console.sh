@@ -177,7 +177,6 @@ check "--history BYTES gives at most BYTES" test "$(wc -c <"$T/log100")" -le 100
 # again (with a new program: the old one went with it).  A connection
 # accepted before the restart that asks for the console after it reaches
 # the new keeper (the hand-over socket outlives each keeper).
-HELLO='\0\0\0\6\022\004\010\001\020\001'
 LOG='\0\0\0\7\242\001\004\010\003\020\001'	# ConsoleRequest{LOG, all}
 { sleep 1.5; printf "$HELLO$LOG"; } | "$RAWPEER" connect "$SOCK" >"$T/early" &
 early=$!

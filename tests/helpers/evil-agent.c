@@ -85,6 +85,8 @@ main(int argc, char **argv)
 	GuestMessage m = GUEST__V1__MESSAGE__INIT;
 	Guest__V1__CopyDone cd = GUEST__V1__COPY_DONE__INIT;
 	struct guest_msg in = { 0 };
+	struct guest_key key;
+	uint8_t cn[GUEST_NONCE], nonce[GUEST_NONCE];
 	char p[512];
 	const char *top;
 	int lfd, fd;
@@ -102,8 +104,18 @@ main(int argc, char **argv)
 	guest_conn_init(&c, fd);
 	if (guest_conn_recv_until(&c, &in, guest_now_ms() + 5000) <= 0)
 		return 3;
+	if (in.type != GUEST__V1__MESSAGE__BODY_HELLO ||
+	    in.pb->hello->nonce.len != GUEST_NONCE)
+		return 3;
+	memcpy(cn, in.pb->hello->nonce.data, GUEST_NONCE);
 	guest_msg_clear(&in);
-	guest_hello_queue(&c, "evil-agent", &id, services);
+	/* A real handshake, with a host key of its own: the host pins it
+	 * like any other agent's. */
+	guest_key_generate(&key);
+	guest_random(nonce, sizeof nonce);
+	guest_agent_hello_queue(&c, &id, services, &key, cn, nonce, false);
+	if (guest_conn_flush_until(&c, guest_now_ms() + 5000) < 0)
+		return 3;
 	guest_conn_established(&c);
 	if (guest_conn_recv_until(&c, &in, guest_now_ms() + 5000) <= 0 ||
 	    in.type != GUEST__V1__MESSAGE__BODY_COPY_REQUEST)

@@ -371,14 +371,19 @@ test_hello_versions(void **state)
 	Guest__V1__Hello h = GUEST__V1__HELLO__INIT;
 	struct guest_error e;
 
-	h.protocol_version = 1;
-	h.min_protocol_version = 1;
-	assert_int_equal(guest_hello_check(&h, "peer", &e), 1);
-	h.protocol_version = 5;		/* newer peer that still speaks 1 */
-	assert_int_equal(guest_hello_check(&h, "peer", &e), 1);
-	h.min_protocol_version = 2;	/* newer peer that dropped 1 */
+	h.protocol_version = 2;
+	h.min_protocol_version = 2;
+	assert_int_equal(guest_hello_check(&h, "peer", &e), 2);
+	h.protocol_version = 5;		/* newer peer that still speaks 2 */
+	assert_int_equal(guest_hello_check(&h, "peer", &e), 2);
+	h.min_protocol_version = 3;	/* newer peer that dropped 2 */
 	assert_int_equal(guest_hello_check(&h, "peer", &e), -EPROTONOSUPPORT);
-	assert_non_null(strstr(e.msg, "speaks 2..5"));
+	assert_non_null(strstr(e.msg, "speaks 3..5"));
+	assert_non_null(strstr(e.msg, "upgrade this side"));
+	h.protocol_version = 1;		/* older peer: before authentication */
+	h.min_protocol_version = 1;
+	assert_int_equal(guest_hello_check(&h, "peer", &e), -EPROTONOSUPPORT);
+	assert_non_null(strstr(e.msg, "upgrade peer"));
 	h.protocol_version = 0;
 	h.min_protocol_version = 0;
 	assert_int_equal(guest_hello_check(&h, "peer", &e), -EPROTONOSUPPORT);
