@@ -37,6 +37,7 @@
 #define MAX_LISTEN	16
 #define MAX_SESSIONS	1024
 #define MAX_STARTUPS	16	/* connections in the handshake at once */
+#define STARTUP_GRACE	500	/* ms before one of them may be dropped */
 
 struct agent agent;
 const char *const agent_services[] = { "exec", "info", "copy", "console",
@@ -59,11 +60,12 @@ static pid_t spare_pid = -1;
 static int spare_fd = -1;
 
 /* Connections still in the handshake, as sshd's MaxStartups: past
- * MAX_STARTUPS the oldest is dropped with an Error, so a flood of idle
- * connections can hold no more than MAX_STARTUPS places and a real client
- * (which finishes its handshake in milliseconds) always gets in.  Each
- * session says "a" on fd once it is in (or closes it when it ends); conn
- * is the listener's copy of the connection, for the Error. */
+ * MAX_STARTUPS one is refused with a busy Error, the newest while all are
+ * younger than STARTUP_GRACE (a burst of real clients: guest retries), the
+ * oldest otherwise.  A flood of idle connections so holds no place for
+ * long, and a real client (whose handshake takes milliseconds) gets in.
+ * Each session says "a" on fd once it is in (or closes it when it ends);
+ * conn is the listener's copy of the connection, for the Error. */
 struct startup {
 	pid_t	 pid;
 	int	 fd;
@@ -453,15 +455,15 @@ startup_drop(size_t i)
 	startups[i] = startups[--n_startups];
 }
 
-/* A new handshake; past the limit the oldest is dropped with an Error
- * (its session killed first, so nothing else is written after it). */
+/* A new handshake; past the limit one is refused (its session killed
+ * first, so that nothing else is written after the Error). */
 static void
 startup_add(pid_t pid, int fd, int conn, const char *peer)
 {
 	struct startup *s = &startups[n_startups++];
 	int64_t now = guest_now_ms();
 	size_t i, old = 0;
-	char why[160];
+	char why[200];
 
 	s->pid = pid;
 	s->fd = fd;
@@ -473,11 +475,16 @@ startup_add(pid_t pid, int fd, int conn, const char *peer)
 	for (i = 1; i < n_startups; i++)
 		if (startups[i].since < startups[old].since)
 			old = i;
+	if (now - startups[old].since < STARTUP_GRACE) {
+		old = n_startups - 1;
+		snprintf(why, sizeof why, "%d connections are in the "
+		    "handshake: try again", MAX_STARTUPS);
+	} else
+		snprintf(why, sizeof why, "%d connections are in the "
+		    "handshake; this one, the oldest (%" PRId64 " ms), gives "
+		    "way: try again", MAX_STARTUPS, now - startups[old].since);
 	s = &startups[old];
 	(void)kill(s->pid, SIGKILL);
-	snprintf(why, sizeof why, "%d connections are in the handshake; "
-	    "this one, the oldest (%" PRId64 " ms), gives way: try again",
-	    MAX_STARTUPS, now - s->since);
 	agent_log("refused %s: %s", s->peer, why);
 	if (s->conn >= 0) {
 		refuse(s->conn, GUEST__V1__ERROR_CODE__ERROR_BUSY, why);

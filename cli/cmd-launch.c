@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "guest/signer.h"
 #include "guest/util.h"
 #include "guest/virt.h"
 
@@ -78,6 +79,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	uint32_t cpus;
 	bool *flag;
 	int ch, r, npos, li = 0;
+	char keys[8 * 600];
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "m:c:n:dph", opts, &li)) != -1) {
@@ -176,6 +178,24 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		cli_error(c, "%s", e.msg);
 		free(cmdline);
 		return EXIT_LOCAL;
+	}
+	/* The agent in the VM trusts its owner: the user's public keys go
+	 * in as a credential, and nobody else's. */
+	if (kind != GUEST_IMAGE_XML && sp.vsock) {
+		if ((r = guest_signers_authorized(cli->identity, keys,
+		    sizeof keys, &e)) < 0) {
+			cli_error(c, "%s", e.msg);
+			free(cmdline);
+			return EXIT_LOCAL;
+		}
+		if (r > 0)
+			sp.owner_keys = keys;
+		fprintf(stderr, r > 0 ? "guest: launch: the agent in the VM "
+		    "will trust %d key(s) of yours (credential "
+		    "guest-agent.authorized_keys)\n" : "guest: launch: "
+		    "warning: no Ed25519 key of yours (ssh-agent, "
+		    "~/.ssh/id_ed25519.pub, -i): the agent in the VM will trust "
+		    "no one until a key is added there\n", r);
 	}
 	l.envspec = npos == 2 ? argv[optind] : NULL;
 	if (guest_target_env(cli->inventory, l.envspec, &env, &e) < 0) {

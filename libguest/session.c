@@ -277,10 +277,14 @@ guest_session_open(const struct guest_addr *a, const struct guest_client *cl,
 	struct guest_msg m = { 0 };
 	char s[GUEST_ADDR_STR_MAX];
 	uint8_t nonce[GUEST_NONCE];
-	int64_t deadline;
+	int64_t deadline, busy_until;
+	unsigned tries = 0, wait_ms;
 	size_t i;
 	int fd, r;
 
+	busy_until = guest_now_ms() + (cl != NULL && cl->connect_ms > 0 ?
+	    cl->connect_ms : GUEST_CONNECT_TIMEOUT_MS);
+again:
 	if ((r = guest_connect(a, cl != NULL ? cl->connect_ms : 0,
 	    "is guest-agent running?", &fd, e)) < 0)
 		return r;
@@ -305,6 +309,19 @@ guest_session_open(const struct guest_addr *a, const struct guest_client *cl,
 		goto fail;
 	if ((r = guest_conn_recv_until(c, &m, deadline)) < 0)
 		goto fail;
+	/* Too many handshakes at once there (a burst of clients, or a
+	 * flood): it told us before anything was asked, so try again, a
+	 * little later each time, until the connect deadline. */
+	if (m.type == GUEST__V1__MESSAGE__BODY_ERROR &&
+	    m.pb->error->code == GUEST__V1__ERROR_CODE__ERROR_BUSY &&
+	    guest_now_ms() < busy_until) {
+		guest_msg_clear(&m);
+		guest_conn_close(c);
+		guest_random(&wait_ms, sizeof wait_ms);
+		wait_ms = 20 + wait_ms % (50 * (tries < 8 ? ++tries : 8));
+		usleep(wait_ms * 1000);
+		goto again;
+	}
 	if (m.type != GUEST__V1__MESSAGE__BODY_HELLO) {
 		r = guest_session_fail(c, a, 0, &m, e);
 		goto out;

@@ -277,6 +277,53 @@ guest_signers_sign(struct guest_signers *ss, size_t i, const char *ns,
 	return ret;
 }
 
+int
+guest_signers_authorized(const char *identity, char *buf, size_t n,
+    struct guest_error *e)
+{
+	struct guest_signers ss;
+	const char *home = getenv("HOME");
+	char def[4096], line[600];
+	uint8_t pub[GUEST_KEY_PUB];
+	size_t i, o = 0;
+	int r;
+
+	memset(&ss, 0, sizeof ss);
+	ss.agent_fd = -1;
+	if (identity == NULL) {
+		agent_keys(&ss, NULL);
+		guest_closep(&ss.agent_fd);
+	}
+	if (identity == NULL && home != NULL && *home != '\0')
+		snprintf(def, sizeof def, "%s/.ssh/id_ed25519", home);
+	else
+		snprintf(def, sizeof def, "%s", identity ? identity : "");
+	if (*def != '\0' && ss.n < GUEST_SIGNERS_MAX) {
+		if ((r = pub_of(def, pub)) == 0 && !have(&ss, pub)) {
+			memcpy(ss.s[ss.n].pub, pub, GUEST_KEY_PUB);
+			snprintf(ss.s[ss.n].comment,
+			    sizeof ss.s[ss.n].comment, "%s", def);
+			ss.n++;
+		} else if (r < 0 && identity != NULL)
+			return guest_error_set(e, r, "%s: no public key next to "
+			    "it (%s.pub): %s", identity, identity,
+			    strerror(-r));
+	}
+	for (i = 0; i < ss.n; i++) {
+		guest_key_format_pub(ss.s[i].pub, ss.s[i].comment, line,
+		    sizeof line);
+		r = snprintf(buf + o, n - o, "* %s\n", line);
+		if (r < 0 || (size_t)r >= n - o)
+			return guest_error_set(e, -ENOSPC, "too many keys");
+		o += (size_t)r;
+	}
+	if (o > 0)
+		buf[o - 1] = '\0';	/* no newline after the last */
+	else if (n > 0)
+		buf[0] = '\0';
+	return (int)ss.n;
+}
+
 void
 guest_signers_close(struct guest_signers *ss)
 {

@@ -34,6 +34,12 @@ struct guest_signers {
  * get one. */
 int	guest_signers_load(struct guest_signers *, const char *identity,
 	    struct guest_error *e);
+/* The same keys' public halves only (no secret is read: a .pub file
+ * stands for its key), as authorized_keys lines "* ssh-ed25519 KEY
+ * COMMENT" in buf: how many keys, or a negative errno with e. */
+int	guest_signers_authorized(const char *identity, char *buf, size_t n,
+	    struct guest_error *e);
+
 /* Sign msg in namespace ns with signer i. */
 int	guest_signers_sign(struct guest_signers *, size_t i, const char *ns,
 	    const void *msg, size_t n, uint8_t sig[GUEST_SIG_BLOB],

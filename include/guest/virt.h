@@ -44,6 +44,10 @@ struct guest_launch_spec {
 	bool		 net, balloon, console, rng, vsock, gpu, sound,
 			 sound_input;
 	bool		 persistent;	/* defined, not only started */
+	const char	*owner_keys;	/* authorized_keys lines handed in as
+					 * the credential guest-agent.
+					 * authorized_keys (SMBIOS type 11);
+					 * NULL: none */
 	bool		 shaped;	/* any of the above given (not with XML) */
 };
 

@@ -110,7 +110,19 @@ guest_launch_xml(const struct guest_launch_spec *sp, enum guest_image_kind kind,
 	} else {
 		xadd(&x, "    <boot dev='hd'/>\n");
 	}
-	xadd(&x, "  </os>\n  <features><acpi/></features>\n");
+	if (sp->owner_keys != NULL && x86)
+		xadd(&x, "    <smbios mode='sysinfo'/>\n");
+	xadd(&x, "  </os>\n");
+	/* The owner's keys, as a systemd credential in an SMBIOS OEM string
+	 * (public keys only: the host's process list shows them). */
+	if (sp->owner_keys != NULL && x86) {
+		xadd(&x, "  <sysinfo type='smbios'>\n    <oemStrings>\n"
+		    "      <entry>io.systemd.credential:"
+		    "guest-agent.authorized_keys=");
+		xtext(&x, sp->owner_keys);
+		xadd(&x, "</entry>\n    </oemStrings>\n  </sysinfo>\n");
+	}
+	xadd(&x, "  <features><acpi/></features>\n");
 	if (kvm)
 		xadd(&x, "  <cpu mode='host-passthrough'/>\n");
 	xadd(&x, "  <on_poweroff>destroy</on_poweroff>\n"
