@@ -18,6 +18,7 @@ struct launched {
 	struct cli		*cli;
 	const char		*envspec;
 	bool			 detach;
+	int			 keys;		/* handed in; -1: not asked */
 };
 
 /* The VM runs: into the inventory at once, so that guest list --cached,
@@ -31,6 +32,15 @@ started(const struct guest_dom *d, void *arg)
 	if (guest_target_refresh(l->cli->inventory, l->envspec, &e) < 0)
 		fprintf(stderr, "guest: launch: warning: %s runs, but the "
 		    "inventory was not updated: %s\n", d->name, e.msg);
+	if (l->keys > 0)
+		fprintf(stderr, "guest: launch: the agent in %s will trust %d "
+		    "key(s) of yours (credential guest-agent.authorized_keys)\n",
+		    d->name, l->keys);
+	else if (l->keys == 0)
+		fprintf(stderr, "guest: launch: warning: no Ed25519 key of "
+		    "yours (ssh-agent, ~/.ssh/id_ed25519.pub, -i) went to %s: "
+		    "its agent will trust no one until a key is added there\n",
+		    d->name);
 	if (l->detach) {
 		printf("name: %s\nuuid: %s\n", d->name, d->uuid);
 		if (d->cid >= 0)
@@ -70,7 +80,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	};
 	struct guest_serial_opts so = { .in_fd = 0, .out_fd = 1,
 	    .idle_ms = -1 };
-	struct launched l = { .cli = cli };
+	struct launched l = { .cli = cli, .keys = -1 };
 	struct guest_error e = { 0 };
 	struct guest_env env;
 	struct guest_dom dom;
@@ -190,12 +200,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		}
 		if (r > 0)
 			sp.owner_keys = keys;
-		fprintf(stderr, r > 0 ? "guest: launch: the agent in the VM "
-		    "will trust %d key(s) of yours (credential "
-		    "guest-agent.authorized_keys)\n" : "guest: launch: "
-		    "warning: no Ed25519 key of yours (ssh-agent, "
-		    "~/.ssh/id_ed25519.pub, -i): the agent in the VM will trust "
-		    "no one until a key is added there\n", r);
+		l.keys = r;
 	}
 	l.envspec = npos == 2 ? argv[optind] : NULL;
 	if (guest_target_env(cli->inventory, l.envspec, &env, &e) < 0) {

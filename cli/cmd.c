@@ -302,9 +302,15 @@ check_hello(const struct guest_agent_hello *h, void *arg,
 		if (cli->connect != NULL)
 			snprintf(how, sizeof how, "guest -C %s forget",
 			    cli->connect);
-		else
+		else if (t->known)
 			snprintf(how, sizeof how, "guest forget %u %s", t->env,
-			    t->known ? t->name : name);
+			    t->name);
+		else
+			snprintf(how, sizeof how, "guest forget %u %" PRId64
+			    "%s%.0" PRIu32, t->env, t->cid,
+			    t->addr.port != GUEST_PORT_DEFAULT ? " " : "",
+			    t->addr.port != GUEST_PORT_DEFAULT ?
+			    t->addr.port : 0);
 		snprintf(msg, sizeof msg, "%s", e->msg);
 		return guest_error_set(e, r, "%s: %s; if its key changed on "
 		    "purpose, run: %s", name, msg, how);

@@ -17,6 +17,13 @@ T=$(mktemp -d /tmp/topology.XXXXXX)
 
 export GUEST_INVENTORY=$T/inventory.db
 guest() { "$GUEST" "$@"; }
+# The user in L1: an SSH key of their own, which guest launch hands to L2,
+# and a stranger's.
+export HOME=$T/home
+mkdir -p "$HOME/.ssh"
+unset SSH_AUTH_SOCK
+ssh-keygen -q -t ed25519 -N '' -C owner@l1 -f "$HOME/.ssh/id_ed25519"
+ssh-keygen -q -t ed25519 -N '' -C stranger@l1 -f "$T/stranger"
 finish() {
 	echo "$PASSED passed, $FAILED failed"
 	[ $FAILED -eq 0 ]
@@ -105,6 +112,44 @@ done
 echo "topology: L2's agent answered $(since $t) s after guest launch ($(since $booted) s after L2 started)"
 ts=$(up)
 
+# --- authentication: the owner's key went in with guest launch -------------
+section "auth"
+expect_in "guest launch: the owner's key handed in" "the agent in l2 will trust 1 key(s) of yours" "$(cat $T/l2.log)"
+uuid=$(virsh -q -c qemu:///system domuuid l2 | sed '/^$/d')
+expect_in "the agent's key is pinned by the VM's UUID" "uuid:$uuid ssh-ed25519 " "$(cat $T/known_agents)"
+alog=$(guest vsh 0 3 -- cat /tmp/agent.log)
+expect_in "L2's agent: the key from SMBIOS type 11" "1 key(s) from the credential guest-agent.authorized_keys (SMBIOS type 11)" "$alog"
+expect_in "L2's agent: the owner came in from CID 2" "accepted for root (dialled vsock:3:9001)" "$alog"
+err=$(guest -i $T/stranger vsh 0 3 -- true 2>&1); rc=$?
+expect_eq "a stranger's key over vsock: status" 255 $rc
+expect_eq "a stranger's key over vsock: why" "guest: vsh: vsock:3:9001: agent said: denied: no key offered is trusted here (add one to /etc/guest-agent/authorized_keys in the guest)" "$err"
+# Another agent in L2 (another host key) answering for the same VM.
+guest vsh 0 3 -- sh -c "setsid guest-agent --listen vsock:9002 --state-dir /tmp/other </dev/null >/dev/null 2>/tmp/agent2.log &"
+t=$(up)
+until guest vsh 0 3 -- grep -q 'listening on vsock:9002' /tmp/agent2.log 2>/dev/null; do
+	late $((${t%.*} + 60)) && break
+	sleep 1
+done
+err=$(guest vsh 0 3 9002 -- true 2>&1); rc=$?
+expect_eq "another agent for the pinned VM: status" 255 $rc
+expect_in "another agent for the pinned VM: refused" "it may be an impostor; if its key changed on purpose, run: guest forget 0 l2" "$err"
+# 200 idle connections from L1 do not keep a real session out.
+IDLE=
+for i in $(seq 1 200); do
+	sleep 120 | socat - VSOCK-CONNECT:3:9001 >/dev/null 2>&1 &
+	IDLE="$IDLE $!"
+done
+sleep 5
+t=$(up)
+expect_eq "200 idle connections: a session gets in" ok "$(guest vsh 0 3 -- echo ok 2>&1)"
+echo "topology: a session behind 200 idle connections took $(since $t) s"
+kill $IDLE 2>/dev/null
+pkill -f 'sleep 120' 2>/dev/null
+wait $IDLE 2>/dev/null
+refused=$(guest vsh 0 3 -- grep -c 'connections are in the handshake' /tmp/agent.log)
+echo "topology: the agent refused $refused of them"
+expect_eq "200 idle connections: refused, each logged" yes "$([ "$refused" -ge 150 ] && echo yes || echo "no ($refused)")"
+
 # --- guest vsh over host-to-guest vsock -----------------------------------
 section "vsh"
 guest vsh 0 3 -- true; expect_eq "vsh: exit 0" 0 $?
@@ -137,7 +182,6 @@ expect_eq "a closed port: why" "guest: vsh: cannot connect to vsock:3:4444: noth
 section "the agent and the UUID"
 alog=$(guest vsh 0 3 -- cat /tmp/agent.log)
 expect_in "the agent runs with its defaults: vsock port 9001" "listening on vsock:9001" "$alog"
-uuid=$(virsh -q -c qemu:///system domuuid l2 | sed '/^$/d')
 expect_eq "L2's SMBIOS UUID is the domain's" "$uuid" \
     "$(guest vsh 0 3 -- cat /sys/class/dmi/id/product_uuid)"
 info=$(guest info 0 l2)

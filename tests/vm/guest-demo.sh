@@ -3,12 +3,15 @@
 # guest cp over real AF_VSOCK (loopback transport: CID 1 is this machine).
 step() { printf '\n$ %s\n' "$*"; }
 echo "== inside a QEMU guest: $(uname -sr), vsock CID 1 by loopback"
+echo "== the owner's public key came in as an SMBIOS type 11 credential (QEMU -smbios)"
 step "guest-agent --listen vsock:9001 --allow-cid 1 &"
 guest-agent --listen vsock:9001 --allow-cid 1 2>/tmp/agent.log &
 sleep 0.5
 cat /tmp/agent.log
-step "guest vsh 0 1 -- uname -a"
+step "guest vsh 0 1 -- uname -a   (signed with ~/.ssh/id_ed25519; the agent's key is pinned on first use)"
 guest vsh 0 1 -- uname -a
+step "guest -i /test/stranger vsh 0 1 -- true   (a key the guest does not trust)"
+guest -i /test/stranger vsh 0 1 -- true; echo "status $?"
 step "guest info 0 1"
 guest info 0 1
 step "guest vsh 0 1 -- sh -c 'echo out; echo err >&2; exit 3'; echo status \$?"

@@ -152,13 +152,64 @@ err=$(guest socat 0 1 7999 </dev/null 2>&1); rc=$?
 expect_eq "guest socat: nothing listening: 1" 1 $rc
 expect_eq "guest socat: nothing listening: message" "guest: socat: cannot connect to vsock:1:7999: nothing listening" "$err"
 
+# Authentication over vsock: the agent trusts the owner's key, handed in
+# by QEMU as an SMBIOS type 11 credential (run.sh), for root and nobody.
+log=$(cat /tmp/agent.log)
+expect_in "the credential came in by SMBIOS type 11" "1 key(s) from the credential guest-agent.authorized_keys (SMBIOS type 11)" "$log"
+expect_in "the owner's key was accepted over vsock" "accepted for root (dialled vsock:1:9001)" "$log"
+expect_eq "the owner's key may act as nobody" nobody "$(guest vsh 0 1 -u nobody -- id -un 2>&1)"
+err=$(guest -i /test/stranger vsh 0 1 -- true 2>&1); rc=$?
+expect_eq "a stranger's key: 255" 255 $rc
+expect_in "a stranger's key: why" "agent said: denied: no key offered is trusted here" "$err"
+err=$(HOME=/nowhere guest vsh 0 1 -- true 2>&1); rc=$?
+expect_eq "no key: 255" 255 $rc
+expect_in "no key: how to get one" "the agent requires a key: no Ed25519 key to sign in with" "$err"
+# With the SMBIOS table hidden, an agent that trusts no key refuses every
+# vsock peer and says how to fix it; one with a file trusts that file.
+mount -t tmpfs none /sys/firmware/dmi/tables
+guest-agent --listen vsock:9004 --allow-cid 1 --state-dir /tmp/s4 2>/tmp/agent4.log &
+A4=$!
+echo "root $(cat /test/stranger.pub)" >/tmp/ak5
+guest-agent --listen vsock:9005 --allow-cid 1 --state-dir /tmp/s5 --authorized-keys /tmp/ak5 2>/tmp/agent5.log &
+A5=$!
+guest-agent --listen vsock:9006 --allow-cid 1 --state-dir /tmp/s6 --no-auth 2>/tmp/agent6.log &
+A6=$!
+sleep 1
+err=$(guest vsh 0 1 9004 -- true 2>&1); rc=$?
+expect_eq "no trusted key: refused: 255" 255 $rc
+expect_in "no trusted key: the fix" "this guest trusts no key yet: add one to /etc/guest-agent/authorized_keys" "$err"
+expect_in "no trusted key: said at start" "no trusted key: vsock peers are refused" "$(cat /tmp/agent4.log)"
+expect_eq "authorized_keys: its key in" ok "$(guest -i /test/stranger vsh 0 1 9005 -- echo ok 2>/dev/null)"
+err=$(guest vsh 0 1 9005 -- true 2>&1)
+expect_in "authorized_keys: the owner's key out" "no key offered is trusted here" "$err"
+expect_eq "--no-auth: in without a key" ok "$(HOME=/nowhere guest vsh 0 1 9006 -- echo ok 2>/dev/null)"
+expect_in "--no-auth: said loudly" "WARNING: --no-auth" "$(cat /tmp/agent6.log)"
+kill $A4 $A5 $A6
+umount /sys/firmware/dmi/tables
+# The host checks who answers: another agent (another host key) where the
+# pinned one was is refused until guest forget.
+kill $AGENT
+sleep 0.3
+guest-agent --listen vsock:9001 --allow-cid 1 --state-dir /tmp/s7 2>/tmp/agent7.log &
+AGENT=$!
+sleep 1
+err=$(guest vsh 0 1 -- true 2>&1); rc=$?
+expect_eq "another agent at the pinned address: 255" 255 $rc
+expect_in "another agent: refused, and how to accept it" "it may be an impostor; if its key changed on purpose, run: guest forget 0 1" "$err"
+expect_in "guest forget" "forgot the host key pinned for vsock:1:9001" "$(guest forget 0 1)"
+expect_eq "after forget: in" ok "$(guest vsh 0 1 -- echo ok 2>/dev/null)"
+
 # A guest with no passwd entry for the agent's uid (an initramfs, a
 # distroless image): commands still run, as uid 0 with HOME=/, /bin/sh
 # and root's PATH, and the agent says so once at start.  -u NAME that
 # does not exist stays an error.
 mv /etc/passwd /etc/passwd.real
 echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >/etc/passwd
-guest-agent --listen vsock:9003 --allow-cid 1 2>/tmp/agent3.log &
+# (The owner's key for any user here, so that -u nosuch reaches the
+# user lookup: with the credential's root,nobody it would be refused
+# before, as a key that may not act as nosuch.)
+echo "* $(cat /root/.ssh/id_ed25519.pub)" >/tmp/ak3
+guest-agent --listen vsock:9003 --allow-cid 1 --authorized-keys /tmp/ak3 2>/tmp/agent3.log &
 A3=$!
 i=0
 while [ $i -lt 50 ] && ! guest vsh 0 1 9003 -- true 2>/dev/null; do sleep 0.1; i=$((i + 1)); done

@@ -24,6 +24,16 @@ done
 
 copy_binaries "$root" "$@"
 
+# Keys: the owner's (the client's default key, and trusted by the agent
+# through the SMBIOS credential run.sh hands in) and a stranger's.
+mkdir -p "$out/keys" "$root/root/.ssh"
+for k in owner stranger; do
+	[ -f "$out/keys/$k" ] || ssh-keygen -q -t ed25519 -N '' -C "$k@vm-test" -f "$out/keys/$k"
+done
+cp "$out/keys/owner" "$root/root/.ssh/id_ed25519"
+cp "$out/keys/owner.pub" "$root/root/.ssh/id_ed25519.pub"
+cp "$out/keys/stranger" "$out/keys/stranger.pub" "$root/test/"
+
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 cp "$here"/guest-*.sh "$here/expect.sh" "$root/test/"

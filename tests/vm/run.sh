@@ -20,6 +20,7 @@ timeout --kill-after=10 "$limit" qemu-system-x86_64 -M q35 -accel tcg -smp 1 \
     -m 512 -nodefaults -no-user-config -display none -no-reboot -nic none \
     -serial "file:$log" -kernel "$out/kernel/vmlinux" \
     -initrd "$out/initrd.cpio" \
+    -smbios "type=11,value=io.systemd.credential:guest-agent.authorized_keys=root,,nobody $(cat "$out/keys/owner.pub")" \
     -append "console=ttyS0 quiet panic=-1 cryptomgr.notests=1 guest.run=$script"
 rc=$?
 t1=$(date +%s%N)
