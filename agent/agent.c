@@ -64,6 +64,8 @@ static int spare_fd = -1;
  * younger than STARTUP_GRACE (a burst of real clients: guest retries), the
  * oldest otherwise.  A flood of idle connections so holds no place for
  * long, and a real client (whose handshake takes milliseconds) gets in.
+ * At the limit there is no spare: the listener accepts, and refuses
+ * without forking, so a flood costs no process per connection.
  * Each session says "a" on fd once it is in (or closes it when it ends);
  * conn is the listener's copy of the connection, for the Error. */
 struct startup {
@@ -73,7 +75,7 @@ struct startup {
 	int64_t	 since;
 	char	 peer[96];
 };
-static struct startup startups[MAX_STARTUPS + 1];
+static struct startup startups[MAX_STARTUPS];
 static size_t n_startups;
 
 /* The console keeper, restarted if it dies (at most KEEPER_RESTARTS in
@@ -416,7 +418,8 @@ spare_start(const sigset_t *oldmask, int sfd)
 	pid_t parent = getpid(), pid;
 	int p[2];
 
-	if (spare_pid > 0 || n_sessions >= MAX_SESSIONS)
+	if (spare_pid > 0 || n_sessions >= MAX_SESSIONS ||
+	    n_startups >= MAX_STARTUPS)
 		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0, p) < 0) {
@@ -455,35 +458,28 @@ startup_drop(size_t i)
 	startups[i] = startups[--n_startups];
 }
 
-/* A new handshake; past the limit one is refused (its session killed
- * first, so that nothing else is written after the Error). */
-static void
-startup_add(pid_t pid, int fd, int conn, const char *peer)
+/* The oldest handshake gives way if it has had STARTUP_GRACE: its
+ * session is killed first, so that nothing else is written after the
+ * Error.  Whether there is room now. */
+static bool
+startup_evict(void)
 {
-	struct startup *s = &startups[n_startups++];
 	int64_t now = guest_now_ms();
+	struct startup *s;
 	size_t i, old = 0;
 	char why[200];
 
-	s->pid = pid;
-	s->fd = fd;
-	s->conn = conn;
-	s->since = now;
-	snprintf(s->peer, sizeof s->peer, "%s", peer);
-	if (n_startups <= MAX_STARTUPS)
-		return;
+	if (n_startups < MAX_STARTUPS)
+		return true;
 	for (i = 1; i < n_startups; i++)
 		if (startups[i].since < startups[old].since)
 			old = i;
-	if (now - startups[old].since < STARTUP_GRACE) {
-		old = n_startups - 1;
-		snprintf(why, sizeof why, "%d connections are in the "
-		    "handshake: try again", MAX_STARTUPS);
-	} else
-		snprintf(why, sizeof why, "%d connections are in the "
-		    "handshake; this one, the oldest (%" PRId64 " ms), gives "
-		    "way: try again", MAX_STARTUPS, now - startups[old].since);
 	s = &startups[old];
+	if (now - s->since < STARTUP_GRACE)
+		return false;
+	snprintf(why, sizeof why, "%d connections are in the handshake; this "
+	    "one, the oldest (%" PRId64 " ms), gives way: try again",
+	    MAX_STARTUPS, now - s->since);
 	(void)kill(s->pid, SIGKILL);
 	agent_log("refused %s: %s", s->peer, why);
 	if (s->conn >= 0) {
@@ -491,6 +487,41 @@ startup_add(pid_t pid, int fd, int conn, const char *peer)
 		s->conn = -1;	/* closed by refuse() */
 	}
 	startup_drop(old);
+	return true;
+}
+
+/* Refuse a new connection at the limit, without a process for it. */
+static void
+startup_refuse(int fd, const char *peer)
+{
+	char why[100];
+
+	snprintf(why, sizeof why, "%d connections are in the handshake: try "
+	    "again", MAX_STARTUPS);
+	agent_log("refused %s: %s", peer, why);
+	refuse(fd, GUEST__V1__ERROR_CODE__ERROR_BUSY, why);
+}
+
+/* A new handshake.  (Past the limit only if a spare took it in the
+ * moment the limit was reached: then it is refused at once.) */
+static void
+startup_add(pid_t pid, int fd, int conn, const char *peer)
+{
+	struct startup *s;
+
+	if (n_startups >= MAX_STARTUPS && !startup_evict()) {
+		(void)kill(pid, SIGKILL);
+		close(fd);
+		if (conn >= 0)
+			startup_refuse(conn, peer);
+		return;
+	}
+	s = &startups[n_startups++];
+	s->pid = pid;
+	s->fd = fd;
+	s->conn = conn;
+	s->since = guest_now_ms();
+	snprintf(s->peer, sizeof s->peer, "%s", peer);
 }
 
 /* A session said it is in, or ended. */
@@ -549,6 +580,10 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 		agent_log("refused %s: %u sessions already", peer, n_sessions);
 		refuse(fd, GUEST__V1__ERROR_CODE__ERROR_INTERNAL,
 		    "too many sessions");
+		return;
+	}
+	if (!startup_evict()) {
+		startup_refuse(fd, peer);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
@@ -854,6 +889,7 @@ main(int argc, char **argv)
 			if (pfds[n_listeners + 2 + i].revents &&
 			    pfds[n_listeners + 2 + i].fd == startups[i].fd)
 				startup_event(i);
+		spare_start(&oldmask, sfd);	/* below the limit again */
 		if (pfds[n_listeners + 1].revents && spare_fd >= 0)
 			spare_taken(&oldmask, sfd);
 		for (i = 0; i < n_listeners; i++)

@@ -52,6 +52,8 @@ int	session_run(int fd, const char *peer, bool vsock);
  * state), the trusted keys, and the mode; logs what it found.  0 or -1. */
 #define AGENT_KEYS_FILE	"/etc/guest-agent/authorized_keys"
 int	auth_init(const char *state, bool no_auth, const char *keys_file);
+/* How many good lines a text in authorized_keys' form has. */
+size_t	auth_count_keys(const char *text);
 /* Is any key trusted now (the file is read again each time)? */
 bool	auth_have_keys(void);
 /* Check a client's Auth for a session as user: 0 when a trusted key that
@@ -59,6 +61,12 @@ bool	auth_have_keys(void);
 int	auth_check(const Guest__V1__Auth *, const uint8_t *client_nonce,
 	    const uint8_t *agent_nonce, const char *user, const char *peer,
 	    char *why, size_t why_len);
+/* An Auth: its request decoded into req (cleared on failure), and, when
+ * required, checked with auth_check for the request's user (its own, or
+ * the agent's).  0; -EACCES (refused) or -EPROTO (malformed) with why. */
+int	auth_request(const Guest__V1__Auth *, const uint8_t *client_nonce,
+	    const uint8_t *agent_nonce, bool required, const char *peer,
+	    struct guest_msg *req, char *why, size_t why_len);
 /* The strings of SMBIOS type 11 structures in a DMI table that carry the
  * credential guest-agent.authorized_keys (text or base64), one per line,
  * in *out (malloc'ed): 1, 0 when there are none, -ENOMEM. */

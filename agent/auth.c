@@ -19,9 +19,11 @@
 #include "guest/util.h"
 
 #define CRED_NAME	"guest-agent.authorized_keys"
+#define CRED_HOST_KEY	"guest-agent.host_key"
+#define FWCFG_DIR	"/sys/firmware/qemu_fw_cfg/by_name/opt/" \
+			"io.systemd.credentials/"
 #define CRED_MAX	(64 * 1024)
-#define FWCFG_CRED	"/sys/firmware/qemu_fw_cfg/by_name/opt/" \
-			"io.systemd.credentials/" CRED_NAME "/raw"
+#define FWCFG_CRED	FWCFG_DIR CRED_NAME "/raw"
 #define DMI_TABLE	"/sys/firmware/dmi/tables/DMI"
 #define SMBIOS_TEXT	"io.systemd.credential:" CRED_NAME "="
 #define SMBIOS_BINARY	"io.systemd.credential.binary:" CRED_NAME "="
@@ -61,7 +63,8 @@ slurp(const char *path, size_t max, size_t *len)
 int
 auth_smbios_credential(const uint8_t *t, size_t n, char **out)
 {
-	size_t i = 0, len, vn, bn;
+	static const char *const forms[] = { SMBIOS_TEXT, SMBIOS_BINARY };
+	size_t i = 0, len, vn, bn, k, pl = 0;
 	const char *s, *end, *v;
 	char *text = NULL, *nt;
 	size_t have = 0;
@@ -81,40 +84,28 @@ auth_smbios_credential(const uint8_t *t, size_t n, char **out)
 		if (j + 1 >= n)
 			break;
 		end = (const char *)t + j;	/* the first NUL of the pair */
-		if (type == 11) {
-			while (s < end) {
-				len = strnlen(s, (size_t)(end - s));
-				v = NULL;
-				if (len > strlen(SMBIOS_TEXT) && strncmp(s,
-				    SMBIOS_TEXT, strlen(SMBIOS_TEXT)) == 0) {
-					v = s + strlen(SMBIOS_TEXT);
-					vn = len - strlen(SMBIOS_TEXT);
-					if ((nt = realloc(text, have + vn +
-					    2)) == NULL)
-						goto nomem;
-					text = nt;
-					memcpy(text + have, v, vn);
-					have += vn;
-				} else if (len > strlen(SMBIOS_BINARY) &&
-				    strncmp(s, SMBIOS_BINARY,
-				    strlen(SMBIOS_BINARY)) == 0) {
-					v = s + strlen(SMBIOS_BINARY);
-					vn = len - strlen(SMBIOS_BINARY);
-					if ((nt = realloc(text, have + vn +
-					    2)) == NULL)
-						goto nomem;
-					text = nt;
-					if (sodium_base642bin((unsigned char *)
-					    text + have, vn, v, vn, " \r\n",
-					    &bn, NULL,
-					    sodium_base64_VARIANT_ORIGINAL) != 0)
-						bn = 0;
-					have += bn;
-				}
-				if (v != NULL)
-					text[have++] = '\n';
-				s += len + 1;
+		for (; type == 11 && s < end; s += len + 1) {
+			len = strnlen(s, (size_t)(end - s));
+			for (k = 0; k < 2; k++) {
+				pl = strlen(forms[k]);
+				if (len > pl && strncmp(s, forms[k], pl) == 0)
+					break;
 			}
+			if (k == 2)
+				continue;
+			v = s + pl;
+			vn = len - pl;
+			if ((nt = realloc(text, have + vn + 2)) == NULL)
+				goto nomem;
+			text = nt;
+			if (k == 0)
+				memcpy(text + have, v, (bn = vn));
+			else if (sodium_base642bin((unsigned char *)text + have,
+			    vn, v, vn, " \r\n", &bn, NULL,
+			    sodium_base64_VARIANT_ORIGINAL) != 0)
+				bn = 0;
+			have += bn;
+			text[have++] = '\n';
 		}
 		if (type == 127)
 			break;
@@ -159,6 +150,21 @@ credential(const char **from)
 		}
 	}
 	return NULL;
+}
+
+/* Where the credential guest-agent.host_key is, if anywhere. */
+static const char *
+host_key_credential(char *path, size_t n)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+	if (dir != NULL && *dir != '\0') {
+		snprintf(path, n, "%s/%s", dir, CRED_HOST_KEY);
+		if (access(path, R_OK) == 0)
+			return "$CREDENTIALS_DIRECTORY";
+	}
+	snprintf(path, n, "%s", FWCFG_DIR CRED_HOST_KEY "/raw");
+	return access(path, R_OK) == 0 ? "fw_cfg" : NULL;
 }
 
 /* Does the principals field (comma separated) let a key act as user? */
@@ -252,6 +258,12 @@ write_pub(const char *key_path)
 	close(fd);
 }
 
+size_t
+auth_count_keys(const char *text)
+{
+	return walk(text, "", false, NULL, NULL);
+}
+
 int
 auth_init(const char *state, bool no_auth, const char *keys_file)
 {
@@ -267,10 +279,22 @@ auth_init(const char *state, bool no_auth, const char *keys_file)
 		agent_log("cannot start libsodium");
 		return -1;
 	}
-	/* The host key: made once, kept; a guest whose state is not
-	 * writable gets one for this run only, and says so. */
-	snprintf(path, sizeof path, "%s/host_key", state);
-	if ((r = guest_key_load(path, &agent.host_key, &e)) == -ENOENT) {
+	/* The host key: handed in by whoever launched the VM (guest launch
+	 * pins it on the host before the VM starts), or made once and kept;
+	 * a guest whose state is not writable gets one for this run only,
+	 * and says so. */
+	if ((from = host_key_credential(path, sizeof path)) != NULL) {
+		if ((r = guest_key_load(path, &agent.host_key, &e)) < 0) {
+			agent_log("credential " CRED_HOST_KEY " (%s): %s", from,
+			    e.msg);
+			return -1;
+		}
+		agent_log("host key from the credential " CRED_HOST_KEY
+		    " (%s)", from);
+		snprintf(path, sizeof path, "%s/host_key", state);
+		from = NULL;
+	} else if (snprintf(path, sizeof path, "%s/host_key", state) < 0 ||
+	    (r = guest_key_load(path, &agent.host_key, &e)) == -ENOENT) {
 		guest_key_generate(&agent.host_key);
 		snprintf(agent.host_key.comment, sizeof agent.host_key.comment,
 		    "guest-agent@%s", agent.id.hostname);
@@ -345,6 +369,42 @@ match_line(const uint8_t pub[GUEST_KEY_PUB], const char *princ, size_t pn,
 	if (principal_ok(princ, pn, m->user))
 		m->allowed = true;
 	return m->allowed;
+}
+
+/* The user a request acts as: its own, or the agent's. */
+static const char *
+request_user(const struct guest_msg *m)
+{
+	if (m->type == GUEST__V1__MESSAGE__BODY_EXEC_REQUEST &&
+	    m->pb->exec_request->user != NULL &&
+	    *m->pb->exec_request->user != '\0')
+		return m->pb->exec_request->user;
+	return agent_self(NULL)->pw_name;
+}
+
+int
+auth_request(const Guest__V1__Auth *a, const uint8_t *client_nonce,
+    const uint8_t *agent_nonce, bool required, const char *peer,
+    struct guest_msg *req, char *why, size_t why_len)
+{
+	int r;
+
+	if (guest_msg_decode(a->request.data, a->request.len, req) < 0 ||
+	    req->type == GUEST__V1__MESSAGE__BODY_DATA) {
+		if (req->type == GUEST__V1__MESSAGE__BODY_DATA)
+			guest_msg_clear(req);
+		snprintf(why, why_len, "the request in the Auth is not a "
+		    "request");
+		return -EPROTO;
+	}
+	if (!required)
+		return 0;
+	if ((r = auth_check(a, client_nonce, agent_nonce, request_user(req),
+	    peer, why, why_len)) < 0) {
+		guest_msg_clear(req);
+		return r == -EPROTO || r == -ENOMEM ? r : -EACCES;
+	}
+	return 0;
 }
 
 int

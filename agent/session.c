@@ -65,17 +65,6 @@ deny(struct guest_conn *c, const char *peer, int code, const char *fmt, ...)
 	agent_flush(c, 1000);
 }
 
-/* The user a request acts as: its own, or the agent's. */
-static const char *
-request_user(const struct guest_msg *m)
-{
-	if (m->type == GUEST__V1__MESSAGE__BODY_EXEC_REQUEST &&
-	    m->pb->exec_request->user != NULL &&
-	    *m->pb->exec_request->user != '\0')
-		return m->pb->exec_request->user;
-	return agent_self(NULL)->pw_name;
-}
-
 int
 session_run(int fd, const char *peer, bool vsock)
 {
@@ -137,17 +126,11 @@ session_run(int fd, const char *peer, bool vsock)
 	if (recv_step(&c, &m, deadline, peer, "request") < 0)
 		goto out;
 	if (m.type == GUEST__V1__MESSAGE__BODY_AUTH) {
-		if ((r = guest_msg_decode(m.pb->auth->request.data,
-		    m.pb->auth->request.len, &req)) < 0 ||
-		    req.type == GUEST__V1__MESSAGE__BODY_DATA) {
-			deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_PROTOCOL,
-			    "the request in the Auth is not a request");
-			goto out;
-		}
-		if (required && auth_check(m.pb->auth, client_nonce, nonce,
-		    request_user(&req), peer, why, sizeof why) < 0) {
-			deny(&c, peer, GUEST__V1__ERROR_CODE__ERROR_DENIED,
-			    "%s", why);
+		if ((r = auth_request(m.pb->auth, client_nonce, nonce,
+		    required, peer, &req, why, sizeof why)) < 0) {
+			deny(&c, peer, r == -EACCES ?
+			    GUEST__V1__ERROR_CODE__ERROR_DENIED :
+			    GUEST__V1__ERROR_CODE__ERROR_PROTOCOL, "%s", why);
 			goto out;
 		}
 	} else if (required) {

@@ -36,13 +36,29 @@ waitsock() {
 	    END { exit !f }' /proc/net/unix; do sleep 0.05; done
 }
 
-"$PWD/build-bench/guest-agent" --listen "unix:$dir/agent.sock" 2>/dev/null &
+"$PWD/build-bench/guest-agent" --listen "unix:$dir/agent.sock" \
+    --state-dir "$dir/state" 2>/dev/null &
 pids+=($!)
+# The same agent trusting a key: over a Unix socket it then wants every
+# session signed, as over vsock.  The user's key from a file (no .pub
+# beside it, so ssh-agent is not asked) and through ssh-agent.
+export GUEST_KNOWN_AGENTS=$dir/known_agents
+ssh-keygen -q -t ed25519 -N '' -C bench -f "$dir/key"
+mkdir "$dir/filekey" && cp "$dir/key" "$dir/filekey/key"
+echo "* $(cat "$dir/key.pub")" >"$dir/authorized_keys"
+"$PWD/build-bench/guest-agent" --listen "unix:$dir/auth.sock" \
+    --state-dir "$dir/state2" --authorized-keys "$dir/authorized_keys" \
+    2>/dev/null &
+pids+=($!)
+eval "$(ssh-agent -s)" >/dev/null
+pids+=("$SSH_AGENT_PID")
+ssh-add -q "$dir/key" 2>/dev/null
 "$B/exec-floor" serve "$dir/floor.sock" & pids+=($!)
 "$B/exec-floor" serve-fork "$dir/floor-fork.sock" & pids+=($!)
 "$B/rawcat" serve "$dir/raw.sock" & pids+=($!)
 "$B/rawcat" sink "$dir/sink.sock" & pids+=($!)
 waitsock "$dir/agent.sock"; waitsock "$dir/floor.sock"; waitsock "$dir/raw.sock"
+waitsock "$dir/auth.sock"
 waitsock "$dir/floor-fork.sock"
 waitsock "$dir/sink.sock"
 A="-C unix:$dir/agent.sock"
@@ -104,12 +120,21 @@ echo "| one-shot exec: \`guest vsh -- true\` vs the earlier floor (a process per
 # Where the difference lies: the agent's side alone (a recorded Hello and
 # ExecRequest for true, sent by the floor's own minimal client), and the
 # client's start-up.
-printf '\0\0\0\023\022\021\010\001\020\001\032\013guest 0.1.0\0\0\0\010\042\006\012\004true' >"$dir/req.bin"
+printf '\0\0\0\065\022\063\010\002\020\002\032\013guest 0.1.0\072\040AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\0\0\0\010\042\006\012\004true' >"$dir/req.bin"
 out=$("$B/timeit" -n $N2 -- "$B/exec-floor" send "$dir/agent.sock" "$dir/req.bin" ::: "$B/exec-floor" run "$dir/floor.sock" true ::: $G --version ::: "$B/empty")
 a=$(echo "$out" | sed -n 1p | cut -d' ' -f1); f=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 v=$(echo "$out" | sed -n 3p | cut -d' ' -f1); e=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
 echo "| one-shot exec, the agent's side: a minimal client's recorded request to guest-agent vs the same client to the lean server | ${a} µs | ${f} µs | $(ratio "$a" "$f")x | (reference) |"
 echo "| one-shot exec, the client's side: \`guest --version\` vs an empty binary, in the same rounds | ${v} µs | ${e} µs | +$((v - e)) µs | (reference) |"
+# Authentication: the same one-shot, signed with a key from a file and
+# through ssh-agent, against the agent that wants no key (both prove
+# their host key and pin it).
+for s in agent auth; do $G -C "unix:$dir/$s.sock" -i "$dir/filekey/key" vsh -- true 2>/dev/null; done
+out=$("$B/timeit" -n $N2 -- $G -C "unix:$dir/auth.sock" -i "$dir/filekey/key" vsh -- true ::: $G -C "unix:$dir/auth.sock" -i "$dir/key.pub" vsh -- true ::: $G $A vsh -- true)
+k=$(echo "$out" | sed -n 1p | cut -d' ' -f1); s=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+n=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+echo "| one-shot exec signed with a key file vs no key asked (median) | ${k} µs | ${n} µs | $(ratio "$k" "$n")x | ≤ 1.1x |"
+echo "| one-shot exec signed through ssh-agent vs no key asked (median) | ${s} µs | ${n} µs | $(ratio "$s" "$n")x | ≤ 1.1x |"
 if [ ${#SSH[@]} -gt 0 ]; then
 	out=$("$B/timeit" -n $((N2 / 10)) -- $G $A vsh -- true ::: "${SSH[@]}" true)
 	g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); s=$(echo "$out" | sed -n 2p | cut -d' ' -f1)

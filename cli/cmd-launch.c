@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "guest/pin.h"
 #include "guest/signer.h"
 #include "guest/util.h"
 #include "guest/virt.h"
@@ -19,7 +20,56 @@ struct launched {
 	const char		*envspec;
 	bool			 detach;
 	int			 keys;		/* handed in; -1: not asked */
+	struct guest_key	 host_key;	/* the agent's, handed in ... */
+	char			 key_file[4096];/* ... from here ("": not) */
+	bool			 persistent;
 };
+
+/* The agent's host key, made here and handed in by fw_cfg, so that it is
+ * pinned before the VM starts: no trust on first use.  The file goes once
+ * QEMU has read it, unless the domain is persistent (it is read at each
+ * start). */
+static void
+host_key_make(struct cli *cli, struct launched *l)
+{
+	struct guest_error e;
+	char path[4096], *slash;
+	uint32_t rnd;
+
+	if (guest_pin_path(cli->inventory, path, sizeof path, &e) < 0 ||
+	    (slash = strrchr(path, '/')) == NULL)
+		return;
+	guest_random(&rnd, sizeof rnd);
+	snprintf(l->key_file, sizeof l->key_file, "%.*s/host-keys/%08x.key",
+	    (int)(slash - path), path, rnd);
+	if (guest_key_generate(&l->host_key) < 0 ||
+	    guest_mkdir_parents(l->key_file, 0700, false) < 0 ||
+	    guest_key_save(l->key_file, &l->host_key, &e) < 0)
+		l->key_file[0] = '\0';
+}
+
+static void
+host_key_pin(struct launched *l, const struct guest_dom *d)
+{
+	struct guest_error e;
+	char path[4096], name[GUEST_UUID_STR + 8], fp[GUEST_FP_MAX];
+
+	if (l->key_file[0] == '\0')
+		return;
+	snprintf(name, sizeof name, "uuid:%s", d->uuid);
+	if (guest_pin_path(l->cli->inventory, path, sizeof path, &e) < 0 ||
+	    guest_pin_check(path, name, l->host_key.pub, &e) < 0)
+		fprintf(stderr, "guest: launch: warning: the agent's host key "
+		    "was not pinned: %s\n", e.msg);
+	else
+		fprintf(stderr, "guest: launch: pinned the host key the agent "
+		    "in %s will use: %s %s\n", d->name, GUEST_KEY_TYPE,
+		    guest_key_fingerprint(l->host_key.pub, fp));
+	if (!l->persistent) {
+		unlink(l->key_file);
+		l->key_file[0] = '\0';
+	}
+}
 
 /* The VM runs: into the inventory at once, so that guest list --cached,
  * vsh and cp know it while launch is still attached. */
@@ -32,6 +82,7 @@ started(const struct guest_dom *d, void *arg)
 	if (guest_target_refresh(l->cli->inventory, l->envspec, &e) < 0)
 		fprintf(stderr, "guest: launch: warning: %s runs, but the "
 		    "inventory was not updated: %s\n", d->name, e.msg);
+	host_key_pin(l, d);
 	if (l->keys > 0)
 		fprintf(stderr, "guest: launch: the agent in %s will trust %d "
 		    "key(s) of yours (credential guest-agent.authorized_keys)\n",
@@ -201,6 +252,10 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		if (r > 0)
 			sp.owner_keys = keys;
 		l.keys = r;
+		l.persistent = sp.persistent;
+		host_key_make(cli, &l);
+		if (l.key_file[0] != '\0')
+			sp.host_key_file = l.key_file;
 	}
 	l.envspec = npos == 2 ? argv[optind] : NULL;
 	if (guest_target_env(cli->inventory, l.envspec, &env, &e) < 0) {
@@ -210,6 +265,22 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	}
 	r = guest_virt_launch(env.uri, &sp, l.detach ? NULL : &so, started,
 	    &l, &dom, &e);
+	/* QEMU may run as a user that cannot read our file: then without
+	 * it, and the first session pins the key (trust on first use). */
+	if (r < 0 && sp.host_key_file != NULL &&
+	    strstr(e.msg, l.key_file) != NULL) {
+		fprintf(stderr, "guest: launch: warning: QEMU could not read "
+		    "the agent's host key (%s); launching without it: the "
+		    "first session will pin the key it shows\n", l.key_file);
+		unlink(l.key_file);
+		l.key_file[0] = '\0';
+		sp.host_key_file = NULL;
+		r = guest_virt_launch(env.uri, &sp, l.detach ? NULL : &so,
+		    started, &l, &dom, &e);
+	}
+	if (r < 0 && l.key_file[0] != '\0')
+		unlink(l.key_file);
+	explicit_bzero(&l.host_key, sizeof l.host_key);
 	free(cmdline);
 	if (r < 0) {
 		cli_error(c, "%s", e.msg);

@@ -45,6 +45,14 @@ guest_key_generate(struct guest_key *k)
 	return 0;
 }
 
+void
+guest_key_from_seed(const uint8_t seed[32], struct guest_key *k)
+{
+	memset(k, 0, sizeof *k);
+	crypto_sign_ed25519_seed_keypair(k->pub, k->sk, seed);
+	k->has_secret = true;
+}
+
 /* SSH wire strings. */
 
 static void

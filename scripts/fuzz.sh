@@ -9,7 +9,7 @@
 #              coverage into tests/fuzz/corpus/TARGET and keep every
 #              crash, leak or timeout there too, so that CTest's corpus
 #              replay runs it from then on (and fails until it is fixed)
-# TARGET       frame, copy, virt-rpc (default: all)
+# TARGET       frame, copy, virt-rpc, auth (default: all)
 #
 # Exits 1 when a target found anything, printing its input's path.
 set -eu
@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || set -- frame copy virt-rpc
+[ $# -gt 0 ] || set -- frame copy virt-rpc auth
 jobs=$(nproc)
 # binutils' ar, named here: CMake would otherwise keep the llvm-ar it
 # finds where llvm is installed, and a tree configured so fails where it

@@ -36,8 +36,9 @@ struct guest_key {
 int	guest_crypto_init(void);
 void	guest_random(void *buf, size_t n);
 
-/* A new key pair. */
+/* A new key pair; or the one of a 32-byte seed. */
 int	guest_key_generate(struct guest_key *);
+void	guest_key_from_seed(const uint8_t seed[32], struct guest_key *);
 
 /* The SSH wire form of a public key, and back (-EINVAL unless it is one
  * ssh-ed25519 key, -EPROTONOSUPPORT for another type, with its name in

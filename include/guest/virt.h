@@ -48,6 +48,9 @@ struct guest_launch_spec {
 					 * the credential guest-agent.
 					 * authorized_keys (SMBIOS type 11);
 					 * NULL: none */
+	const char	*host_key_file;	/* the agent's host key, handed in
+					 * as the credential guest-agent.
+					 * host_key (fw_cfg); NULL: none */
 	bool		 shaped;	/* any of the above given (not with XML) */
 };
 

@@ -122,6 +122,13 @@ guest_launch_xml(const struct guest_launch_spec *sp, enum guest_image_kind kind,
 		xtext(&x, sp->owner_keys);
 		xadd(&x, "</entry>\n    </oemStrings>\n  </sysinfo>\n");
 	}
+	/* A secret goes by file, never on QEMU's command line. */
+	if (sp->host_key_file != NULL && x86) {
+		xadd(&x, "  <sysinfo type='fwcfg'>\n    <entry name='opt/"
+		    "io.systemd.credentials/guest-agent.host_key' file='");
+		xtext(&x, sp->host_key_file);
+		xadd(&x, "'/>\n  </sysinfo>\n");
+	}
 	xadd(&x, "  <features><acpi/></features>\n");
 	if (kvm)
 		xadd(&x, "  <cpu mode='host-passthrough'/>\n");

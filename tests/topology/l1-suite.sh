@@ -115,9 +115,13 @@ ts=$(up)
 # --- authentication: the owner's key went in with guest launch -------------
 section "auth"
 expect_in "guest launch: the owner's key handed in" "the agent in l2 will trust 1 key(s) of yours" "$(cat $T/l2.log)"
+expect_in "guest launch: the agent's host key pinned before L2 ran" "pinned the host key the agent in l2 will use: ssh-ed25519 SHA256:" "$(cat $T/l2.log)"
 uuid=$(virsh -q -c qemu:///system domuuid l2 | sed '/^$/d')
 expect_in "the agent's key is pinned by the VM's UUID" "uuid:$uuid ssh-ed25519 " "$(cat $T/known_agents)"
+expect_eq "the key file went once QEMU had it" "" "$(ls $T/host-keys 2>/dev/null)"
+expect_eq "a session needs no first-use pin" "" "$(guest vsh 0 3 -- true 2>&1)"
 alog=$(guest vsh 0 3 -- cat /tmp/agent.log)
+expect_in "L2's agent: its host key from fw_cfg" "host key from the credential guest-agent.host_key (fw_cfg)" "$alog"
 expect_in "L2's agent: the key from SMBIOS type 11" "1 key(s) from the credential guest-agent.authorized_keys (SMBIOS type 11)" "$alog"
 expect_in "L2's agent: the owner came in from CID 2" "accepted for root (dialled vsock:3:9001)" "$alog"
 err=$(guest -i $T/stranger vsh 0 3 -- true 2>&1); rc=$?

@@ -12,7 +12,7 @@
 set -euo pipefail
 out=$1/kernel
 # Bump when the set of modules changes: the cache is then made anew.
-want=4
+want=5
 [ -s "$out/vmlinux" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$want" ] &&
     exit 0
 rm -rf "$out"
@@ -48,7 +48,8 @@ dpkg-deb --fsys-tarfile "$out/$pkg"_*.deb | tar x -C "$out" --wildcards \
     './lib/modules/*/kernel/net/9p/9pnet_virtio.ko' \
     './lib/modules/*/kernel/fs/netfs/netfs.ko' \
     './lib/modules/*/kernel/fs/fscache/fscache.ko' \
-    './lib/modules/*/kernel/fs/overlayfs/overlay.ko'
+    './lib/modules/*/kernel/fs/overlayfs/overlay.ko' \
+    './lib/modules/*/kernel/drivers/firmware/qemu_fw_cfg.ko'
 rm -f "$out/"*.deb
 find "$out/lib/modules" -name '*.ko' -exec mv {} "$out/modules/" \;
 rm -rf "$out/lib"
