@@ -284,7 +284,18 @@ guest_connect(const struct guest_addr *a, int timeout_ms, const char *why,
 	if (fd < 0)
 		return connect_error(a, errno, spent(deadline, timeout_ms),
 		    why, e);
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+	/* A Unix socket whose listener's backlog is full says EAGAIN and
+	 * queues nothing (no connect completes later, whatever poll says):
+	 * try again, as the listener drains it, until the deadline. */
+	while ((r = connect(fd, (struct sockaddr *)&ss, sl)) < 0 &&
+	    errno == EAGAIN && ss.ss_family == AF_UNIX) {
+		if (guest_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		usleep(2000);
+	}
+	if (r < 0) {
 		if (errno != EINPROGRESS && errno != EAGAIN) {
 			r = connect_error(a, errno, spent(deadline,
 			    timeout_ms), why, e);

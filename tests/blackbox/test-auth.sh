@@ -4,7 +4,7 @@
 # host's pin of the agent's key, the start-up limit, and OpenSSH reading
 # our keys and signatures (ssh-keygen -l, -Y verify, -Y sign).
 . "$(dirname "$0")/lib.sh"
-: "${AUTHPEER:?}" "${SSHSIG_TOOL:?}"
+: "${AUTHPEER:?}" "${SSHSIG_TOOL:?}" "${HOLDCONN:?}"
 export HOME=$T/home
 mkdir -p "$HOME/.ssh"
 unset SSH_AUTH_SOCK SSH_AGENT_PID
@@ -118,23 +118,22 @@ stop_agent
 # The start-up limit: 200 idle connections hold 16 places at most, and a
 # real session still gets in at once.
 start_agent --authorized-keys "$AK" --state-dir "$T/state2"
-IDLE=()
-for i in $(seq 1 200); do
-	"$AUTHPEER" "$SOCK" - idle 30 & IDLE+=($!)
-done
-sleep 2
+"$HOLDCONN" "unix:$SOCK" 200 30 >"$T/held" & IDLE=$!
+until grep -q held "$T/held"; do sleep 0.1; done
+sleep 0.6	# past the grace: the oldest idle one gives way
 t0=$(date +%s%N)
 out=$(as "$K/alice" vsh -- echo ok 2>&1)
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "a session behind 200 idle connections took $ms ms"
 expect_eq "200 idle connections: a session still gets in" ok "$out"
 check "200 idle connections: in well under the handshake deadline ($ms ms)" test "$ms" -lt 5000
+expect_eq "200 idle connections: all opened" "held 200" "$(head -1 "$T/held")"
 n=$(grep -c 'refused unix.*: 16 connections are in the handshake' "$T/agent.log")
 check "200 idle connections: all but 16 refused, each logged ($n)" test "$n" -ge 184
 expect_in "200 idle connections: the oldest idle one made room" "this one, the oldest" "$(cat "$T/agent.log")"
 check "200 idle connections: agent alive" agent_alive
 check "200 idle connections: at most 16 (+1 spare) waiting" test "$(sessions_of "$AGENT_PID" | wc -l)" -le 17
-kill "${IDLE[@]}" 2>/dev/null; wait "${IDLE[@]}" 2>/dev/null
+kill "$IDLE" 2>/dev/null; wait "$IDLE" 2>/dev/null
 # A burst of 40 real clients: those refused as busy try again, and all
 # get in.
 BURST=()

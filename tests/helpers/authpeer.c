@@ -15,8 +15,6 @@
  *   nine            nine signatures (at most eight are allowed)
  *   truncated       half of the Auth frame, then close
  *   oversized       an Auth frame of 2 MiB
- *   idle            connect, send nothing, hold the connection for
- *                   FILE seconds (for the start-up limit)
  *
  * Prints what came back: "out: TEXT" for output, "exit: N", or
  * "error: MESSAGE"; exits 0 when the agent answered at all.
@@ -80,10 +78,6 @@ main(int argc, char **argv)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
 		return 1;
-	if (strcmp(mode, "idle") == 0) {
-		sleep(argc > 4 ? (unsigned)atoi(argv[4]) : 30);
-		return 0;
-	}
 	if (guest_key_load(argv[2], &key, &e) < 0) {
 		fprintf(stderr, "authpeer: %s\n", e.msg);
 		return 2;

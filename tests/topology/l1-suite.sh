@@ -1,7 +1,7 @@
 # The topology suite, run by L1's init in L1's root (the host's, under an
 # overlay): a libvirtd, L2 started by guest launch with vsock, and the
 # user's commands against it over real host-to-guest vsock.  GUEST,
-# PTYRUN, KERNEL, L2_INITRD come from /run/topology.env.
+# PTYRUN, HOLDCONN, KERNEL, L2_INITRD come from /run/topology.env.
 set -u
 [ -n "${GUEST_TOPOLOGY_TRACE:-}" ] && set -x
 . "$(dirname "$SUITE")/../vm/expect.sh"
@@ -127,8 +127,9 @@ expect_in "L2's agent: the owner came in from CID 2" "accepted for root (dialled
 err=$(guest -i $T/stranger vsh 0 3 -- true 2>&1); rc=$?
 expect_eq "a stranger's key over vsock: status" 255 $rc
 expect_eq "a stranger's key over vsock: why" "guest: vsh: vsock:3:9001: agent said: denied: no key offered is trusted here (add one to /etc/guest-agent/authorized_keys in the guest)" "$err"
-# Another agent in L2 (another host key) answering for the same VM.
-guest vsh 0 3 -- sh -c "setsid guest-agent --listen vsock:9002 --state-dir /tmp/other </dev/null >/dev/null 2>/tmp/agent2.log &"
+# Another agent in L2 (another host key: fw_cfg's hidden from it)
+# answering for the same VM.
+guest vsh 0 3 -- sh -c "mount -t tmpfs none /sys/firmware/qemu_fw_cfg/by_name && setsid guest-agent --listen vsock:9002 --state-dir /tmp/other </dev/null >/dev/null 2>/tmp/agent2.log & sleep 1; umount /sys/firmware/qemu_fw_cfg/by_name"
 t=$(up)
 until guest vsh 0 3 -- grep -q 'listening on vsock:9002' /tmp/agent2.log 2>/dev/null; do
 	late $((${t%.*} + 60)) && break
@@ -138,17 +139,16 @@ err=$(guest vsh 0 3 9002 -- true 2>&1); rc=$?
 expect_eq "another agent for the pinned VM: status" 255 $rc
 expect_in "another agent for the pinned VM: refused" "it may be an impostor; if its key changed on purpose, run: guest forget 0 l2" "$err"
 # 200 idle connections from L1 do not keep a real session out.
-IDLE=
-for i in $(seq 1 200); do
-	sleep 120 | socat - VSOCK-CONNECT:3:9001 >/dev/null 2>&1 &
-	IDLE="$IDLE $!"
-done
-sleep 5
+"$HOLDCONN" vsock:3:9001 200 120 >$T/held &
+IDLE=$!
+t=$(up)
+until grep -q held $T/held; do late $((${t%.*} + 120)) && break; sleep 0.2; done
+echo "topology: 200 idle connections opened in $(since $t) s"
+sleep 1
 t=$(up)
 expect_eq "200 idle connections: a session gets in" ok "$(guest vsh 0 3 -- echo ok 2>&1)"
 echo "topology: a session behind 200 idle connections took $(since $t) s"
 kill $IDLE 2>/dev/null
-pkill -f 'sleep 120' 2>/dev/null
 wait $IDLE 2>/dev/null
 refused=$(guest vsh 0 3 -- grep -c 'connections are in the handshake' /tmp/agent.log)
 echo "topology: the agent refused $refused of them"

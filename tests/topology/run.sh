@@ -43,7 +43,8 @@ cp "$here/l1-init" "$root/init"
 chmod 755 "$root/init"
 {
 	printf 'export %s=%q\n' SUITE "$here/l1-suite.sh" GUEST "$guest" \
-	    PTYRUN "$ptyrun" KERNEL "$out/kernel/vmlinux" \
+	    PTYRUN "$ptyrun" HOLDCONN "$(dirname "$ptyrun")/holdconn" \
+	    KERNEL "$out/kernel/vmlinux" \
 	    L2_INITRD "$top/l2/initrd.cpio" \
 	    PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	    HOME /root TERM dumb LANG C.UTF-8 GUEST_TOPOLOGY_TRACE "${GUEST_TOPOLOGY_TRACE:-}"

@@ -1,0 +1,63 @@
+/*
+ * holdconn: a flood of idle connections, for the handshake limit.
+ *
+ *   holdconn ADDR N SECONDS
+ *
+ * Opens N connections to ADDR (any address guest takes: unix:PATH in the
+ * tests on this machine, vsock:CID:PORT inside the nested guests), sends
+ * nothing, prints "held N" once all are open, and keeps them SECONDS
+ * (or until killed).  Prints how many the agent closed (it refused them)
+ * when it ends.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "guest/transport.h"
+#include "guest/util.h"
+
+int
+main(int argc, char **argv)
+{
+	struct guest_addr a;
+	struct guest_error e;
+	struct pollfd *p;
+	int n, i, fd, closed = 0, opened = 0;
+	int64_t end;
+	char b[512];
+
+	if (argc != 4 || guest_addr_parse(argv[1], 0, &a, &e) < 0)
+		return 2;
+	n = atoi(argv[2]);
+	if (n <= 0 || (p = calloc((size_t)n, sizeof *p)) == NULL)
+		return 2;
+	for (i = 0; i < n; i++) {
+		p[i].fd = -1;
+		if (guest_connect(&a, 10000, NULL, &fd, &e) < 0) {
+			fprintf(stderr, "holdconn: %s\n", e.msg);
+			continue;
+		}
+		p[i].fd = fd;
+		p[i].events = POLLIN;
+		opened++;
+	}
+	printf("held %d\n", opened);
+	fflush(stdout);
+	end = guest_now_ms() + atoi(argv[3]) * 1000LL;
+	while (guest_now_ms() < end && closed < opened) {
+		if (poll(p, (nfds_t)n, 200) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (read(p[i].fd, b, sizeof b) > 0)
+				continue;	/* the Error; EOF next */
+			close(p[i].fd);
+			p[i].fd = -1;
+			closed++;
+		}
+	}
+	printf("closed by the agent: %d\n", closed);
+	return 0;
+}
