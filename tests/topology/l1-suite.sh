@@ -129,7 +129,7 @@ expect_eq "a stranger's key over vsock: status" 255 $rc
 expect_eq "a stranger's key over vsock: why" "guest: vsh: vsock:3:9001: agent said: denied: no key offered is trusted here (add one to /etc/guest-agent/authorized_keys in the guest)" "$err"
 # Another agent in L2 (another host key: fw_cfg's hidden from it)
 # answering for the same VM.
-guest vsh 0 3 -- sh -c "mount -t tmpfs none /sys/firmware/qemu_fw_cfg/by_name && setsid guest-agent --listen vsock:9002 --state-dir /tmp/other </dev/null >/dev/null 2>/tmp/agent2.log & sleep 1; umount /sys/firmware/qemu_fw_cfg/by_name"
+guest vsh 0 3 -- sh -c "mount -t tmpfs none /sys/firmware/qemu_fw_cfg/by_name && { setsid guest-agent --listen vsock:9002 --state-dir /tmp/other </dev/null >/dev/null 2>/tmp/agent2.log & } && until grep -q listening /tmp/agent2.log; do sleep 0.5; done; umount /sys/firmware/qemu_fw_cfg/by_name"
 t=$(up)
 until guest vsh 0 3 -- grep -q 'listening on vsock:9002' /tmp/agent2.log 2>/dev/null; do
 	late $((${t%.*} + 60)) && break
@@ -138,21 +138,27 @@ done
 err=$(guest vsh 0 3 9002 -- true 2>&1); rc=$?
 expect_eq "another agent for the pinned VM: status" 255 $rc
 expect_in "another agent for the pinned VM: refused" "it may be an impostor; if its key changed on purpose, run: guest forget 0 l2" "$err"
-# 200 idle connections from L1 do not keep a real session out.
-"$HOLDCONN" vsock:3:9001 200 120 >$T/held &
+# 200 idle connections from L1 do not keep a real session out.  (L2 runs
+# at a few percent of this machine's speed: its agent needs seconds to
+# refuse them all, so the session is timed once it has.)
+"$HOLDCONN" vsock:3:9001 200 300 >$T/held 2>/dev/null &
 IDLE=$!
 t=$(up)
 until grep -q held $T/held; do late $((${t%.*} + 120)) && break; sleep 0.2; done
-echo "topology: 200 idle connections opened in $(since $t) s"
-sleep 1
+held=$(sed -n 's/^held //p' $T/held)
+echo "topology: $held idle connections open in $(since $t) s (the rest refused by L2's kernel, its backlog full)"
+until [ "$(sed -n 's/^closed //p' $T/held | tail -1)" -ge $((held - 16)) ] 2>/dev/null; do
+	late $((${t%.*} + 120)) && break
+	sleep 0.5
+done
+echo "topology: L2's agent refused $(sed -n 's/^closed //p' $T/held | tail -1) of them in $(since $t) s"
 t=$(up)
 expect_eq "200 idle connections: a session gets in" ok "$(guest vsh 0 3 -- echo ok 2>&1)"
 echo "topology: a session behind 200 idle connections took $(since $t) s"
 kill $IDLE 2>/dev/null
 wait $IDLE 2>/dev/null
 refused=$(guest vsh 0 3 -- grep -c 'connections are in the handshake' /tmp/agent.log)
-echo "topology: the agent refused $refused of them"
-expect_eq "200 idle connections: refused, each logged" yes "$([ "$refused" -ge 150 ] && echo yes || echo "no ($refused)")"
+expect_eq "200 idle connections: all but 16 refused, each logged" yes "$([ "$refused" -ge $((held - 16)) ] && echo yes || echo "no ($refused of $held)")"
 
 # --- guest vsh over host-to-guest vsock -----------------------------------
 section "vsh"
