@@ -205,10 +205,19 @@ guest_signers_load(struct guest_signers *ss, const char *identity,
 		size_t n = strlen(identity);
 		bool is_pub = n > 4 && strcmp(identity + n - 4, ".pub") == 0;
 
-		if (pub_of(identity, want) == 0)
-			agent_keys(ss, want);
-		if (ss->n > 0)
+		/* The key is known: ssh-agent is asked to sign with it at
+		 * once (one exchange, not two); if it has not got it, the
+		 * file's secret signs instead. */
+		if (pub_of(identity, want) == 0 &&
+		    (ss->agent_fd = agent_connect()) >= 0) {
+			memcpy(ss->s[0].pub, want, GUEST_KEY_PUB);
+			snprintf(ss->s[0].comment, sizeof ss->s[0].comment,
+			    "%s", identity);
+			ss->s[0].in_agent = true;
+			ss->s[0].fallback = is_pub ? NULL : identity;
+			ss->n = 1;
 			return 0;
+		}
 		if (is_pub)
 			return guest_error_set(e, -ENOENT, "%s: ssh-agent does "
 			    "not hold this key (ssh-add the private key)",
@@ -261,6 +270,22 @@ guest_signers_sign(struct guest_signers *ss, size_t i, const char *ns,
 	guest_ssh_put_u32(&b, 0);
 	if ((ret = agent_call(ss->agent_fd, req, b.len, &reply, &len)) < 0)
 		return guest_error_set(e, ret, "ssh-agent: %s", strerror(-ret));
+	if (reply[0] == AGENT_FAILURE && s->fallback != NULL) {
+		/* Not in ssh-agent after all: the file's own secret. */
+		free(reply);
+		if ((ret = guest_key_load(s->fallback, &s->key, e)) < 0)
+			return ret;
+		s->in_agent = false;
+		guest_sshsig_sign(&s->key, ns, msg, n, sig);
+		return 0;
+	}
+	if (reply[0] == AGENT_FAILURE && ss->n == 1 && s->fallback == NULL &&
+	    strlen(s->comment) > 4 &&
+	    strcmp(s->comment + strlen(s->comment) - 4, ".pub") == 0) {
+		free(reply);
+		return guest_error_set(e, -ENOENT, "%s: ssh-agent does not "
+		    "hold this key (ssh-add the private key)", s->comment);
+	}
 	r.p = reply + 1;
 	r.n = len - 1;
 	ret = 0;

@@ -18,6 +18,8 @@ struct guest_signer {
 	uint8_t		 pub[GUEST_KEY_PUB];
 	char		 comment[256];
 	bool		 in_agent;	/* signs through ssh-agent */
+	const char	*fallback;	/* key file, if ssh-agent has not
+					 * got the key after all */
 	struct guest_key key;		/* the secret, when from a file */
 };
 

@@ -68,6 +68,9 @@ expect_eq "ssh-agent: its keys by default" ok "$(g vsh -- echo ok 2>&1)"
 ssh-add -q -D 2>/dev/null; ssh-add -q "$K/mallory" 2>/dev/null
 err=$(g vsh -- echo ok 2>&1)
 expect_in "ssh-agent with an unknown key only: refused" "no key offered is trusted here" "$err"
+expect_eq "-i a key file that ssh-agent has not got: the file signs" ok "$(as "$K/alice" vsh -- echo ok 2>&1)"
+err=$(as "$K/alice.pub" vsh -- echo ok 2>&1)
+expect_in "-i a .pub that ssh-agent has not got: what to do" "$K/alice.pub: ssh-agent does not hold this key (ssh-add the private key)" "$err"
 mv "$HOME/.ssh/away" "$HOME/.ssh/id_ed25519"
 expect_eq "ssh-agent's unknown key, then the file's: in" ok "$(g vsh -- echo ok 2>&1)"
 ssh-agent -k >/dev/null; unset SSH_AUTH_SOCK SSH_AGENT_PID
