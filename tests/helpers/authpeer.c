@@ -63,11 +63,11 @@ main(int argc, char **argv)
 	Guest__V1__KeySignature ks[9], *ksp[9];
 	uint8_t nonce[GUEST_NONCE], an[GUEST_NONCE], hb[GUEST_KEY_BLOB];
 	uint8_t blob[GUEST_KEY_BLOB], sig[GUEST_SIG_BLOB], *req, *sent, *msg;
-	uint8_t *frame = NULL;
+	uint8_t *frame = NULL, *big = NULL;
 	size_t rn, sn, mn, i, fn = 0;
 	const char *mode;
 	char addr[200];
-	int fd, r;
+	int fd, r, rc = 1;
 	FILE *f;
 
 	if (argc < 4)
@@ -83,38 +83,41 @@ main(int argc, char **argv)
 		return 2;
 	}
 	guest_conn_init(&c, fd);
+	req = sent = msg = NULL;
 	guest_random(nonce, sizeof nonce);
 	guest_hello_queue(&c, "authpeer", nonce, NULL);
 	if (guest_conn_flush_until(&c, guest_now_ms() + 5000) < 0 ||
 	    guest_conn_recv_until(&c, &m, guest_now_ms() + 10000) <= 0)
-		return 1;
+		goto out;
 	if (m.type != GUEST__V1__MESSAGE__BODY_HELLO) {
-		if (m.type == GUEST__V1__MESSAGE__BODY_ERROR)
+		if (m.type == GUEST__V1__MESSAGE__BODY_ERROR) {
 			printf("error: %s\n", m.pb->error->message);
-		return m.type == GUEST__V1__MESSAGE__BODY_ERROR ? 0 : 1;
+			rc = 0;
+		}
+		goto out;
 	}
 	if (m.pb->hello->nonce.len != GUEST_NONCE ||
 	    m.pb->hello->host_key.len != GUEST_KEY_BLOB)
-		return 1;
+		goto out;
 	memcpy(an, m.pb->hello->nonce.data, GUEST_NONCE);
 	memcpy(hb, m.pb->hello->host_key.data, GUEST_KEY_BLOB);
 	guest_msg_clear(&m);
 	guest_conn_established(&c);
 
 	if (pack_exec("ok", &req, &rn) < 0)
-		return 1;
+		goto out;
 	sent = req;
 	sn = rn;
 	if (strcmp(mode, "other-request") == 0 && pack_exec("evil", &sent,
 	    &sn) < 0)
-		return 1;
+		goto out;
 	if (strcmp(mode, "other-hostkey") == 0) {
 		guest_key_generate(&other);
 		guest_key_blob(other.pub, hb);
 	}
 	if ((msg = guest_auth_session_msg(nonce, an, hb, addr, req, rn,
 	    &mn)) == NULL)
-		return 1;
+		goto out;
 	guest_sshsig_sign(&key, GUEST_NS_SESSION, msg, mn, sig);
 	guest_key_blob(key.pub, blob);
 	for (i = 0; i < 9; i++) {
@@ -132,27 +135,28 @@ main(int argc, char **argv)
 	auth.request.len = sn;
 	if (strcmp(mode, "oversized") == 0) {
 		auth.request.len = 2 * 1024 * 1024;
-		if ((auth.request.data = calloc(1, auth.request.len)) == NULL)
-			return 1;
+		if ((big = calloc(1, auth.request.len)) == NULL)
+			goto out;
+		auth.request.data = big;
 	}
 	am.body_case = GUEST__V1__MESSAGE__BODY_AUTH;
 	am.auth = &auth;
 	fn = guest__v1__message__get_packed_size(&am);
 	if ((frame = malloc(fn + 4)) == NULL)
-		return 1;
+		goto out;
 	guest_put_be32(frame, (uint32_t)fn);
 	guest__v1__message__pack(&am, frame + 4);
 	fn += 4;
 	if (strcmp(mode, "record") == 0) {
 		if ((f = fopen(argv[4], "w")) == NULL ||
 		    fwrite(frame, 1, fn, f) != fn || fclose(f) != 0)
-			return 1;
+			goto out;
 	}
 	if (strcmp(mode, "replay") == 0) {
 		free(frame);
 		if ((frame = malloc(1 << 20)) == NULL ||
 		    (f = fopen(argv[4], "r")) == NULL)
-			return 1;
+			goto out;
 		fn = fread(frame, 1, 1 << 20, f);
 		fclose(f);
 	}
@@ -163,7 +167,7 @@ main(int argc, char **argv)
 		fn = 64 * 1024;
 	if (guest_write_all(fd, frame, fn) < 0 && strcmp(mode,
 	    "oversized") != 0)
-		return 1;
+		goto out;
 	if (strcmp(mode, "truncated") == 0) {
 		shutdown(fd, SHUT_WR);
 	}
@@ -171,7 +175,8 @@ main(int argc, char **argv)
 		r = guest_conn_recv_until(&c, &m, guest_now_ms() + 10000);
 		if (r <= 0) {
 			printf("closed\n");
-			return 0;
+			rc = 0;
+			goto out;
 		}
 		switch (m.type) {
 		case GUEST__V1__MESSAGE__BODY_DATA:
@@ -179,13 +184,25 @@ main(int argc, char **argv)
 			break;
 		case GUEST__V1__MESSAGE__BODY_EXEC_EXIT:
 			printf("exit: %u\n", m.pb->exec_exit->code);
-			return 0;
+			rc = 0;
+			goto out;
 		case GUEST__V1__MESSAGE__BODY_ERROR:
 			printf("error: %s\n", m.pb->error->message);
-			return 0;
+			rc = 0;
+			goto out;
 		default:
 			break;
 		}
 		guest_msg_clear(&m);
 	}
+out:
+	guest_msg_clear(&m);
+	guest_conn_close(&c);
+	if (sent != req)
+		free(sent);
+	free(req);
+	free(msg);
+	free(frame);
+	free(big);
+	return rc;
 }

@@ -61,5 +61,9 @@ main(int argc, char **argv)
 		printf("closed %d\n", closed);
 		fflush(stdout);
 	}
+	for (i = 0; i < n; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+	free(p);
 	return 0;
 }

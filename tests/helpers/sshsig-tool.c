@@ -42,8 +42,10 @@ main(int argc, char **argv)
 			fprintf(stderr, "sshsig-tool: %s\n", e.msg);
 			return 2;
 		}
-		msg = slurp(stdin, &n);
+		if ((msg = slurp(stdin, &n)) == NULL)
+			return 1;
 		guest_sshsig_sign(&k, argv[3], msg, n, sig);
+		free(msg);
 		if (guest_sshsig_armor(k.pub, argv[3], sig, out,
 		    sizeof out) < 0)
 			return 1;
@@ -55,16 +57,22 @@ main(int argc, char **argv)
 			return 2;
 		text = slurp(f, &tn);
 		fclose(f);
-		if (guest_sshsig_dearmor(text, pub, ns, sizeof ns, sig) < 0) {
+		if (text == NULL ||
+		    guest_sshsig_dearmor(text, pub, ns, sizeof ns, sig) < 0) {
+			free(text);
 			fprintf(stderr, "sshsig-tool: not a signature\n");
 			return 1;
 		}
-		msg = slurp(stdin, &n);
+		free(text);
+		if ((msg = slurp(stdin, &n)) == NULL)
+			return 1;
 		if (strcmp(ns, argv[2]) != 0 ||
 		    !guest_sshsig_verify(pub, ns, msg, n, sig, sizeof sig)) {
+			free(msg);
 			fprintf(stderr, "sshsig-tool: bad signature\n");
 			return 1;
 		}
+		free(msg);
 		guest_key_format_pub(pub, NULL, line, sizeof line);
 		printf("%s\n", line);
 		return 0;
