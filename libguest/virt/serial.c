@@ -34,6 +34,8 @@ struct relay {
 	const char		*name;
 	struct guest_error	*e;
 	bool			 tty, in_eof, done;
+	bool			 failed;	/* the stream said error */
+	char			 why[GUEST_ERROR_MAX];
 	int			 result;
 	int			 in_watch, timer, sig_watch;
 	/* launch: told once the first output is out (or after a second
@@ -77,15 +79,24 @@ stream_events(struct relay *r)
 	    (r->want_write ? VIR_STREAM_EVENT_WRITABLE : 0));
 }
 
-/* The stream failed.  libvirt says only "stream had I/O failure" both
- * when another client took the console (--force) and when the VM went
- * away: the domain's state tells them apart. */
+/* The stream failed: noted here, and told apart once out of libvirt's
+ * callbacks (no call to the daemon from inside one: a console taken with
+ * --force once left the old client waiting for ever). */
 static void
 stream_failed(struct relay *r)
 {
-	char why[GUEST_ERROR_MAX];
+	snprintf(r->why, sizeof r->why, "%s", virt_last_error());
+	r->failed = true;
+	finish(r, -EIO);
+}
 
-	snprintf(why, sizeof why, "%s", virt_last_error());
+/* libvirt says only "stream had I/O failure" both when another client
+ * took the console (--force) and when the VM went away: the domain's
+ * state tells them apart. */
+static void
+stream_failed_why(struct relay *r)
+{
+	r->done = false;
 	if (virConnectIsAlive(r->conn) == 1) {
 		switch (virDomainIsActive(r->d)) {
 		case 1:
@@ -99,7 +110,7 @@ stream_failed(struct relay *r)
 			return;
 		}
 	}
-	guest_error_set(r->e, -EIO, "%s's console: %s", r->name, why);
+	guest_error_set(r->e, -EIO, "%s's console: %s", r->name, r->why);
 	finish(r, -EIO);
 }
 
@@ -373,6 +384,11 @@ virt_serial_relay(virConnectPtr conn, virDomainPtr d, const char *name,
 			    virt_last_error());
 			finish(r, -EIO);
 		}
+	if (r->failed) {
+		/* The daemon has dropped the stream: no abort to send. */
+		virStreamEventRemoveCallback(r->st);
+		stream_failed_why(r);
+	}
 	result = r->result;
 	tell_started(r);	/* ended before anything came */
 	if (r->tty) {
@@ -388,12 +404,15 @@ virt_serial_relay(virConnectPtr conn, virDomainPtr d, const char *name,
 		sigaction(sigs[i], &old[i], NULL);
 out:
 	if (r->st != NULL) {
-		virStreamEventRemoveCallback(r->st);
-		/* Leaving while the VM goes on: abort, as virsh console does. */
-		if (result == GUEST_SERIAL_ENDED)
-			virStreamFinish(r->st);
-		else
-			virStreamAbort(r->st);
+		if (!r->failed) {
+			virStreamEventRemoveCallback(r->st);
+			/* Leaving while the VM goes on: abort, as virsh
+			 * console does. */
+			if (result == GUEST_SERIAL_ENDED)
+				virStreamFinish(r->st);
+			else
+				virStreamAbort(r->st);
+		}
 		virStreamFree(r->st);
 	}
 	free(r);
