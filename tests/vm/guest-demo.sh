@@ -6,7 +6,12 @@ echo "== inside a QEMU guest: $(uname -sr), vsock CID 1 by loopback"
 echo "== the owner's public key came in as an SMBIOS type 11 credential (QEMU -smbios)"
 step "guest-agent --listen vsock:9001 --allow-cid 1 &"
 guest-agent --listen vsock:9001 --allow-cid 1 2>/tmp/agent.log &
-sleep 0.5
+# (It makes its host key first: under TCG that takes a moment.)
+i=0
+while [ $i -lt 100 ] && ! grep -q 'listening on' /tmp/agent.log; do
+	sleep 0.1
+	i=$((i + 1))
+done
 cat /tmp/agent.log
 step "guest vsh 0 1 -- uname -a   (signed with ~/.ssh/id_ed25519; the agent's key is pinned on first use)"
 guest vsh 0 1 -- uname -a
