@@ -35,6 +35,8 @@ struct relay {
 	struct guest_error	*e;
 	bool			 tty, in_eof, done;
 	bool			 failed;	/* the stream said error */
+	bool			 stopped;	/* libvirt said the VM stopped */
+	int			 life_cb;	/* its lifecycle callback */
 	char			 why[GUEST_ERROR_MAX];
 	int			 result;
 	int			 in_watch, timer, sig_watch;
@@ -79,9 +81,7 @@ stream_events(struct relay *r)
 	    (r->want_write ? VIR_STREAM_EVENT_WRITABLE : 0));
 }
 
-/* The stream failed: noted here, and told apart once out of libvirt's
- * callbacks (no call to the daemon from inside one: a console taken with
- * --force once left the old client waiting for ever). */
+/* The stream failed: noted here, told apart after libvirt's callbacks. */
 static void
 stream_failed(struct relay *r)
 {
@@ -90,13 +90,54 @@ stream_failed(struct relay *r)
 	finish(r, -EIO);
 }
 
-/* libvirt says only "stream had I/O failure" both when another client
- * took the console (--force) and when the VM went away: the domain's
- * state tells them apart. */
+static int
+on_lifecycle(virConnectPtr conn, virDomainPtr d, int event, int detail,
+    void *opaque)
+{
+	struct relay *r = opaque;
+
+	if (event == VIR_DOMAIN_EVENT_STOPPED) {
+		r->stopped = true;
+		if (r->failed)
+			r->done = true;
+	}
+	return 0;
+}
+
+static void
+on_grace(int timer, void *opaque)
+{
+	((struct relay *)opaque)->done = true;
+}
+
+/*
+ * libvirt says only "stream had I/O failure" both when another client took
+ * the console (--force) and when the VM went away.  The VM's stop comes as
+ * a lifecycle event, often a little after the stream's end; without one
+ * within the grace period, the domain's state decides.  That call is not
+ * made at once: libvirtd (9.0) drops a call that reaches it while it is
+ * still removing the failed stream (its stream filter frees whatever
+ * message comes in then), and the call would wait for ever.
+ */
+#define FAILED_GRACE_MS	1000
+
 static void
 stream_failed_why(struct relay *r)
 {
+	int timer;
+
+	r->done = r->stopped;
+	if (!r->done && (timer = virEventAddTimeout(FAILED_GRACE_MS, on_grace,
+	    r, NULL)) >= 0) {
+		while (!r->done && virEventRunDefaultImpl() == 0)
+			;
+		virEventRemoveTimeout(timer);
+	}
 	r->done = false;
+	if (r->stopped) {
+		finish(r, GUEST_SERIAL_ENDED);
+		return;
+	}
 	if (virConnectIsAlive(r->conn) == 1) {
 		switch (virDomainIsActive(r->d)) {
 		case 1:
@@ -331,6 +372,11 @@ virt_serial_relay(virConnectPtr conn, virDomainPtr d, const char *name,
 	r->name = name;
 	r->e = e;
 	r->in_watch = r->timer = r->sig_watch = r->started_timer = -1;
+	/* A stop told by event (see stream_failed_why); before the console
+	 * opens, so that none is missed. */
+	r->life_cb = virConnectDomainEventRegisterAny(conn, d,
+	    VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), r, NULL);
 	if ((r->st = virStreamNew(conn, VIR_STREAM_NONBLOCK)) == NULL) {
 		result = guest_error_set(e, -EIO, "%s", virt_last_error());
 		goto out;
@@ -415,6 +461,8 @@ out:
 		}
 		virStreamFree(r->st);
 	}
+	if (r->life_cb >= 0)
+		virConnectDomainEventDeregisterAny(conn, r->life_cb);
 	free(r);
 	return result;
 }
