@@ -107,6 +107,16 @@ if want startup; then
 out=$("$B/timeit" -n $N1 -- "$G" --version ::: "$B/empty")
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); e=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| start-up: \`guest --version\` vs an empty dynamic binary (median) | ${g} µs | ${e} µs | $(ratio "$g" "$e")x | ≤ 2x |"
+# A Tab: guest __complete with an inventory of five guests (libvirt's test
+# driver, refreshed once), against the bare start-up of the same binary.
+cp tests/inventory/node.xml "$dir/node.xml"
+GUEST_INVENTORY=$dir/tab.db "$G" env add "test://$dir/node.xml" --name lab >/dev/null
+GUEST_INVENTORY=$dir/tab.db "$G" list lab >/dev/null
+out=$(GUEST_INVENTORY=$dir/tab.db "$B/timeit" -n $N1 -- "$G" __complete "guest vsh lab " ::: "$G" __complete "guest cp lab/" ::: "$G" --version)
+t=$(echo "$out" | sed -n 1p | cut -d' ' -f1); c=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+v=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+echo "| completion: a Tab (\`guest __complete 'guest vsh lab '\`: envs and guests from the inventory) vs \`guest --version\` (median) | ${t} µs | ${v} µs | +$((t - v)) µs | (a Tab: well under 100 ms) |"
+echo "| completion: a Tab after \`guest cp lab/\` (ENV/GUEST:) vs \`guest --version\` (median) | ${c} µs | ${v} µs | +$((c - v)) µs | (a Tab: well under 100 ms) |"
 fi
 
 if want exec; then

@@ -138,16 +138,17 @@ print_row(const struct guest_memstats *m, bool header)
 	fflush(stdout);
 }
 
+static const struct option balloon_stats_opts[] = {
+	{ "json",	no_argument,		NULL, 'j' },
+	{ "watch",	required_argument,	NULL, 'w' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_balloon_stats(struct cli *cli, const struct cmd_entry *c, int argc,
     char **argv)
 {
-	static const struct option opts[] = {
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "watch",	required_argument,	NULL, 'w' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_domain_ref ref;
 	struct guest_memstats m;
 	struct guest_error e = { 0 };
@@ -156,7 +157,8 @@ cmd_balloon_stats(struct cli *cli, const struct cmd_entry *c, int argc,
 	int ch, r, watch_ms = 0, n;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "jw:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jw:h", balloon_stats_opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			json = true;
@@ -233,4 +235,6 @@ const struct cmd_entry cmd_balloon_stats_entry = {
 	    "                        one row each (MiB and counts), as vmstat;\n"
 	    "                        with --json, one object per line\n",
 	.exec = cmd_balloon_stats,
+	.opts = balloon_stats_opts,
+	.operands = "target",
 };

@@ -29,16 +29,17 @@ progress(const struct guest_balloon *b, void *arg)
 	    cli_kib(b->target_kib, t, sizeof t));
 }
 
+static const struct option balloon_opts[] = {
+	{ "target",	required_argument,	NULL, 't' },
+	{ "wait",	optional_argument,	NULL, 'w' },
+	{ "floor",	required_argument,	NULL, 'f' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_balloon(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "target",	required_argument,	NULL, 't' },
-		{ "wait",	optional_argument,	NULL, 'w' },
-		{ "floor",	required_argument,	NULL, 'f' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_balloon before, after;
 	struct guest_domain_ref ref;
 	struct guest_error e = { 0 };
@@ -49,7 +50,7 @@ cmd_balloon(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	int ch, r, npos, wait_ms = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:h", balloon_opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			if (guest_parse_size(optarg, &target) < 0 ||
@@ -196,4 +197,6 @@ const struct cmd_entry cmd_balloon_entry = {
 	    "                        by its balloon statistics, and at least 64M);\n"
 	    "                        --floor 0 for none\n",
 	.exec = cmd_balloon,
+	.opts = balloon_opts,
+	.operands = "target",
 };

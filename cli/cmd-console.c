@@ -14,19 +14,20 @@
 #include "guest/console.h"
 #include "guest/util.h"
 
+static const struct option console_opts[] = {
+	{ "port",	required_argument,	NULL, 'p' },
+	{ "history",	required_argument,	NULL, 'H' },
+	{ "no-history",	no_argument,		NULL, 'N' },
+	{ "force",	no_argument,		NULL, 'f' },
+	{ "read-only",	no_argument,		NULL, 'r' },
+	{ "log",	no_argument,		NULL, 'l' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_console(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "port",	required_argument,	NULL, 'p' },
-		{ "history",	required_argument,	NULL, 'H' },
-		{ "no-history",	no_argument,		NULL, 'N' },
-		{ "force",	no_argument,		NULL, 'f' },
-		{ "read-only",	no_argument,		NULL, 'r' },
-		{ "log",	no_argument,		NULL, 'l' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_console_opts o = { 0 };
 	struct guest_error e = { 0 };
 	struct guest_target t;
@@ -37,7 +38,7 @@ cmd_console(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 
 	o.all_history = true;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "p:frh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:frh", console_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			if (cli_parse_num(optarg, &port) < 0 ||
@@ -140,4 +141,6 @@ const struct cmd_entry cmd_console_entry = {
 	    "the keyboard (the message names them), 255 when the agent cannot be\n"
 	    "reached or the connection is lost.\n",
 	.exec = cmd_console,
+	.opts = console_opts,
+	.operands = "target",
 };

@@ -149,18 +149,19 @@ host_journal(struct cli *cli, char *buf, size_t n)
 		buf[0] = '\0';
 }
 
+static const struct option cp_opts[] = {
+	{ "recursive",	no_argument,	NULL, 'r' },
+	{ "preserve",	no_argument,	NULL, 'p' },
+	{ "archive",	no_argument,	NULL, 'a' },
+	{ "quiet",	no_argument,	NULL, 'q' },
+	{ "parents",	no_argument,	NULL, 'P' },
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_cp(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "recursive",	no_argument,	NULL, 'r' },
-		{ "preserve",	no_argument,	NULL, 'p' },
-		{ "archive",	no_argument,	NULL, 'a' },
-		{ "quiet",	no_argument,	NULL, 'q' },
-		{ "parents",	no_argument,	NULL, 'P' },
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_copy_opts o = { 0 };
 	struct guest_copy_progress p = { 0 };
 	struct ui ui = { 0 };
@@ -180,7 +181,7 @@ cmd_cp(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	int ch, n, i, rc = EXIT_LOCAL, npos;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "rpaqh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "rpaqh", cp_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			o.recursive = true;
@@ -393,4 +394,6 @@ const struct cmd_entry cmd_cp_entry = {
 	    "  -q, --quiet      no progress bar\n"
 	    "      --parents    create missing parent directories of DEST\n",
 	.exec = cmd_cp,
+	.opts = cp_opts,
+	.operands = "cp",
 };

@@ -31,14 +31,15 @@ open_store(struct cli *cli, const struct cmd_entry *c, int flags,
 	return 0;
 }
 
+static const struct option env_list_opts[] = {
+	{ "json",	no_argument,	NULL, 'j' },
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 env_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json",	no_argument,	NULL, 'j' },
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_inventory *inv;
 	struct guest_env *envs = NULL;
 	struct guest_error e;
@@ -48,7 +49,7 @@ env_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	bool json = false;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jh", env_list_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			json = true;
@@ -110,15 +111,16 @@ env_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	return 0;
 }
 
+static const struct option env_add_opts[] = {
+	{ "name",	required_argument,	NULL, 'n' },
+	{ "transport",	required_argument,	NULL, 't' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 env_add(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "name",	required_argument,	NULL, 'n' },
-		{ "transport",	required_argument,	NULL, 't' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_inventory *inv;
 	struct guest_env *envs = NULL;
 	struct guest_error e;
@@ -130,7 +132,7 @@ env_add(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	int ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "n:t:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:t:h", env_add_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			name = optarg;
@@ -245,6 +247,13 @@ cmd_env(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+static const struct cmd_sub env_subs[] = {
+	{ "list",	env_list_opts,	NULL },
+	{ "add",	env_add_opts,	NULL },
+	{ "remove",	NULL,		"env" },
+	{ NULL, NULL, NULL }
+};
+
 const struct cmd_entry cmd_env_entry = {
 	.name = "env",
 	.usage = "[list [--json] | add URI [--name NAME] [--transport TEMPLATE] "
@@ -265,4 +274,5 @@ const struct cmd_entry cmd_env_entry = {
 	    "  -n, --name NAME        a name to use instead of the number\n"
 	    "  -t, --transport TMPL   how to reach its guests\n",
 	.exec = cmd_env,
+	.subs = env_subs,
 };

@@ -52,4 +52,5 @@ const struct cmd_entry cmd_forget_entry = {
 	    "and prints its fingerprint.  Pins live in known_agents next to\n"
 	    "the inventory (or $GUEST_KNOWN_AGENTS).\n",
 	.exec = cmd_forget,
+	.operands = "target",
 };

@@ -73,4 +73,5 @@ const struct cmd_entry cmd_info_entry = {
 	.summary = "Show what the agent says about its guest",
 	.help = "",
 	.exec = cmd_info,
+	.operands = "target",
 };

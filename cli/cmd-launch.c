@@ -102,28 +102,29 @@ started(const struct guest_dom *d, void *arg)
 	}
 }
 
+static const struct option launch_opts[] = {
+	{ "cmdline-add",	required_argument, NULL, 'a' },
+	{ "memory",		required_argument, NULL, 'm' },
+	{ "cpus",		required_argument, NULL, 'c' },
+	{ "default-net",	required_argument, NULL, 'N' },
+	{ "virtio-balloon",	required_argument, NULL, 'B' },
+	{ "virtio-console",	required_argument, NULL, 'C' },
+	{ "virtio-rng",		required_argument, NULL, 'R' },
+	{ "virtio-vsock",	required_argument, NULL, 'V' },
+	{ "virtio-gpu",		required_argument, NULL, 'G' },
+	{ "virtio-sound",	required_argument, NULL, 'S' },
+	{ "virtio-sound-input",	required_argument, NULL, 'I' },
+	{ "name",		required_argument, NULL, 'n' },
+	{ "initrd",		required_argument, NULL, 'i' },
+	{ "detach",		no_argument,	   NULL, 'd' },
+	{ "persistent",		no_argument,	   NULL, 'p' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "cmdline-add",	required_argument, NULL, 'a' },
-		{ "memory",		required_argument, NULL, 'm' },
-		{ "cpus",		required_argument, NULL, 'c' },
-		{ "default-net",	required_argument, NULL, 'N' },
-		{ "virtio-balloon",	required_argument, NULL, 'B' },
-		{ "virtio-console",	required_argument, NULL, 'C' },
-		{ "virtio-rng",		required_argument, NULL, 'R' },
-		{ "virtio-vsock",	required_argument, NULL, 'V' },
-		{ "virtio-gpu",		required_argument, NULL, 'G' },
-		{ "virtio-sound",	required_argument, NULL, 'S' },
-		{ "virtio-sound-input",	required_argument, NULL, 'I' },
-		{ "name",		required_argument, NULL, 'n' },
-		{ "initrd",		required_argument, NULL, 'i' },
-		{ "detach",		no_argument,	   NULL, 'd' },
-		{ "persistent",		no_argument,	   NULL, 'p' },
-		{ "help",		no_argument,	   NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	/* Fuchsia's defaults. */
 	struct guest_launch_spec sp = {
 		.net = true, .balloon = true, .console = true, .rng = true,
@@ -143,7 +144,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	char keys[8 * 600];
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "m:c:n:dph", opts, &li)) != -1) {
+	while ((ch = getopt_long(argc, argv, "m:c:n:dph", launch_opts, &li)) != -1) {
 		flag = NULL;
 		switch (ch) {
 		case 'a':
@@ -212,7 +213,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		if (flag != NULL) {
 			if (cli_parse_bool(optarg, flag) < 0) {
 				cli_error(c, "--%s %s: expected true or false",
-				    opts[li].name, optarg);
+				    launch_opts[li].name, optarg);
 				goto bad;
 			}
 			sp.shaped = true;
@@ -347,4 +348,6 @@ const struct cmd_entry cmd_launch_entry = {
 	    "when the VM stopped or ^] detached (or at once with --detach), 1\n"
 	    "when another client took the console, 255 when it did not start.\n",
 	.exec = cmd_launch,
+	.opts = launch_opts,
+	.operands = "image",
 };

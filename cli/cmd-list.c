@@ -166,16 +166,17 @@ print_json_env(const struct guest_env *env, const char *error,
 	printf("%s]\n    }", any ? "\n      " : "");
 }
 
+static const struct option list_opts[] = {
+	{ "all",	no_argument,	NULL, 'a' },
+	{ "json",	no_argument,	NULL, 'j' },
+	{ "cached",	no_argument,	NULL, 'c' },
+	{ "help",	no_argument,	NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all",	no_argument,	NULL, 'a' },
-		{ "json",	no_argument,	NULL, 'j' },
-		{ "cached",	no_argument,	NULL, 'c' },
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_inventory *inv = NULL;
 	struct guest_env *envs = NULL;
 	struct guest_record *g;
@@ -187,7 +188,7 @@ cmd_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	int ch, r, rc = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "ajch", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "ajch", list_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			all = true;
@@ -345,4 +346,6 @@ const struct cmd_entry cmd_list_entry = {
 	    "  -j, --json      JSON for scripts (schema in guest(1))\n"
 	    "  -c, --cached    print the inventory without asking libvirt\n",
 	.exec = cmd_list,
+	.opts = list_opts,
+	.operands = "env",
 };

@@ -10,16 +10,17 @@
 #include "guest.h"
 #include "guest/virt.h"
 
+static const struct option serial_opts[] = {
+	{ "device",	required_argument,	NULL, 'd' },
+	{ "force",	no_argument,		NULL, 'f' },
+	{ "idle",	required_argument,	NULL, 'i' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_serial(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "device",	required_argument,	NULL, 'd' },
-		{ "force",	no_argument,		NULL, 'f' },
-		{ "idle",	required_argument,	NULL, 'i' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_serial_opts so = { .in_fd = 0, .out_fd = 1,
 	    .idle_ms = 1000 };
 	struct guest_domain_ref ref;
@@ -27,7 +28,7 @@ cmd_serial(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	int ch, r;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "d:fh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:fh", serial_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			so.device = optarg;
@@ -92,4 +93,6 @@ const struct cmd_entry cmd_serial_entry = {
 	    "is held by another client or was taken over, 130 on SIGINT, SIGTERM\n"
 	    "or SIGHUP, 255 for other failures.\n",
 	.exec = cmd_serial,
+	.opts = serial_opts,
+	.operands = "target",
 };

@@ -101,16 +101,17 @@ describe(const struct sockaddr_storage *ss, char *buf, size_t n)
 		snprintf(buf, n, "a unix peer");
 }
 
+static const struct option socat_listen_opts[] = {
+	{ "allow-cid",	required_argument,	NULL, 'a' },
+	{ "verbose",	no_argument,		NULL, 'v' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_socat_listen(struct cli *cli, const struct cmd_entry *c, int argc,
     char **argv)
 {
-	static const struct option opts[] = {
-		{ "allow-cid",	required_argument,	NULL, 'a' },
-		{ "verbose",	no_argument,		NULL, 'v' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	uint32_t allow[MAX_ALLOW];
 	size_t n_allow = 0, i;
 	struct sockaddr_storage ss;
@@ -123,7 +124,8 @@ cmd_socat_listen(struct cli *cli, const struct cmd_entry *c, int argc,
 	int ch, lfd, fd = -1, verbose = cli->verbose, r;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "a:vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:vh", socat_listen_opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (cli_parse_num(optarg, &cid) < 0 ||
@@ -216,4 +218,6 @@ const struct cmd_entry cmd_socat_listen_entry = {
 	    "Unix socket PATH_PORT, where Firecracker and Cloud Hypervisor\n"
 	    "deliver connections the guest makes to host port PORT.\n",
 	.exec = cmd_socat_listen,
+	.opts = socat_listen_opts,
+	.operands = "env",
 };

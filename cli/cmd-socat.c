@@ -47,4 +47,5 @@ const struct cmd_entry cmd_socat_entry = {
 	    "closes.  Exit status 0 on a clean end, 1 on an error.  With -C,\n"
 	    "any address: unix:PATH, hvsock:PATH:PORT.\n",
 	.exec = cmd_socat,
+	.operands = "target",
 };

@@ -9,15 +9,16 @@
 #include "guest.h"
 #include "guest/virt.h"
 
+static const struct option stop_opts[] = {
+	{ "timeout",	required_argument,	NULL, 't' },
+	{ "force",	no_argument,		NULL, 'f' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_stop(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "timeout",	required_argument,	NULL, 't' },
-		{ "force",	no_argument,		NULL, 'f' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct guest_domain_ref ref;
 	struct guest_error e = { 0 };
 	struct guest_dom dom;
@@ -25,7 +26,7 @@ cmd_stop(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	bool force = false;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "t:fh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:fh", stop_opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			if (cli_parse_seconds(optarg, 86400, &timeout_ms) < 0) {
@@ -82,4 +83,6 @@ const struct cmd_entry cmd_stop_entry = {
 	    "Exit status: 0 when it stopped, 1 when it was still running at the\n"
 	    "deadline, 255 for other failures.\n",
 	.exec = cmd_stop,
+	.opts = stop_opts,
+	.operands = "target",
 };

@@ -24,18 +24,19 @@ add(const struct cmd_entry *c, char **list, size_t *n, char *s,
 	return 0;
 }
 
+static const struct option vsh_opts[] = {
+	{ "env",	required_argument,	NULL, 'e' },
+	{ "workdir",	required_argument,	NULL, 'w' },
+	{ "user",	required_argument,	NULL, 'u' },
+	{ "args",	required_argument,	NULL, 'A' },
+	{ "dry-run",	no_argument,		NULL, 'n' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
 cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "env",	required_argument,	NULL, 'e' },
-		{ "workdir",	required_argument,	NULL, 'w' },
-		{ "user",	required_argument,	NULL, 'u' },
-		{ "args",	required_argument,	NULL, 'A' },
-		{ "dry-run",	no_argument,		NULL, 'n' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static char *env[MAX_LIST], *shargs[MAX_LIST];
 	struct guest_vsh_opts o = { 0 };
 	struct guest_error e = { 0 };
@@ -47,7 +48,7 @@ cmd_vsh(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	for (dd = 1; dd < argc && strcmp(argv[dd], "--") != 0; dd++)
 		;
 	optind = 0;	/* 0: full reset, main parsed with "+" */
-	while ((ch = getopt_long(dd, argv, "tTe:w:u:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(dd, argv, "tTe:w:u:h", vsh_opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			want_pty = 1;
@@ -146,4 +147,6 @@ const struct cmd_entry cmd_vsh_entry = {
 	    "With a terminal, ~. after a newline leaves a hung session, ~~ types\n"
 	    "a ~ and ~? lists these.\n",
 	.exec = cmd_vsh,
+	.opts = vsh_opts,
+	.operands = "target",
 };

@@ -29,6 +29,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_socat_entry,
 	&cmd_socat_listen_entry,
 	&cmd_forget_entry,
+	&cmd_completion_entry,
+	&cmd_complete_entry,
 	NULL
 };
 
@@ -67,8 +69,9 @@ cli_help(FILE *f)
 	    "\n"
 	    "Commands:\n");
 	for (i = 0; cmd_table[i] != NULL; i++)
-		fprintf(f, "  %-13s %s\n", cmd_table[i]->name,
-		    cmd_table[i]->summary);
+		if (!cmd_table[i]->hidden)
+			fprintf(f, "  %-13s %s\n", cmd_table[i]->name,
+			    cmd_table[i]->summary);
 	fprintf(f,
 	    "\n"
 	    "Global options:\n"

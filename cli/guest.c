@@ -11,26 +11,28 @@
 #include "guest/util.h"
 #include "version.h"
 
+const struct option cli_global_opts[] = {
+	{ "connect",	required_argument,	NULL, 'C' },
+	{ "connect-timeout", required_argument,	NULL, 'T' },
+	{ "inventory",	required_argument,	NULL, 'I' },
+	{ "identity",	required_argument,	NULL, 'i' },
+	{ "verbose",	no_argument,		NULL, 'v' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "connect",	required_argument,	NULL, 'C' },
-		{ "connect-timeout", required_argument,	NULL, 'T' },
-		{ "inventory",	required_argument,	NULL, 'I' },
-		{ "identity",	required_argument,	NULL, 'i' },
-		{ "verbose",	no_argument,		NULL, 'v' },
-		{ "version",	no_argument,		NULL, 'V' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct cli cli = { 0 };
 	const struct cmd_entry *c;
 	int ch;
 
 	guest_sanitize_stdfds();
 	/* "+": stop at the command name; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+C:i:vVh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+C:i:vVh", cli_global_opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			cli.connect = optarg;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <getopt.h>
 
 #include "guest/session.h"
 #include "guest/target.h"
@@ -27,6 +28,13 @@ struct cli {
 	const struct guest_target *target;	/* the one being opened */
 };
 
+/* For completion: a subcommand's name, long options and operands. */
+struct cmd_sub {
+	const char	*name;
+	const struct option *opts;
+	const char	*operands;
+};
+
 struct cmd_entry {
 	const char	*name;
 	const char	*usage;		/* what follows "guest NAME" */
@@ -34,6 +42,14 @@ struct cmd_entry {
 	const char	*help;		/* options and details */
 	int		(*exec)(struct cli *, const struct cmd_entry *, int argc,
 			    char **argv);
+	/* What completion offers (cli/cmd-complete.c): the long options
+	 * (getopt_long's table; -h/--help when NULL), the operands ("target":
+	 * [ENV] GUEST [PORT]; "env": ENV; "image": [ENV] IMAGE; "cp": local
+	 * paths or GUEST:PATH), or subcommands with their own. */
+	const struct option *opts;
+	const char	*operands;
+	const struct cmd_sub *subs;
+	bool		 hidden;	/* not in guest --help */
 };
 
 extern const struct cmd_entry cmd_vsh_entry;
@@ -50,6 +66,9 @@ extern const struct cmd_entry cmd_stop_entry;
 extern const struct cmd_entry cmd_balloon_entry;
 extern const struct cmd_entry cmd_balloon_stats_entry;
 extern const struct cmd_entry cmd_forget_entry;
+extern const struct cmd_entry cmd_completion_entry;
+extern const struct cmd_entry cmd_complete_entry;
+extern const struct option cli_global_opts[];
 extern const struct cmd_entry *const cmd_table[];
 
 const struct cmd_entry *cmd_find(const char *name);
