@@ -38,6 +38,7 @@
 #define MAX_SESSIONS	1024
 #define MAX_STARTUPS	16	/* connections in the handshake at once */
 #define STARTUP_GRACE	500	/* ms before one of them may be dropped */
+#define HELLO_GRACE	5000	/* the same once its client's Hello came */
 
 struct agent agent;
 const char *const agent_services[] = { "exec", "info", "copy", "console",
@@ -64,15 +65,20 @@ static int spare_fd = -1;
  * younger than STARTUP_GRACE (a burst of real clients: guest retries), the
  * oldest otherwise.  A flood of idle connections so holds no place for
  * long, and a real client (whose handshake takes milliseconds) gets in.
+ * One whose client has sent its Hello has HELLO_GRACE: a real handshake
+ * on a loaded, slow guest (TCG) can take more than STARTUP_GRACE, and a
+ * client that has sent its request cannot tell whether it was run.
  * At the limit there is no spare: the listener accepts, and refuses
  * without forking, so a flood costs no process per connection.
- * Each session says "a" on fd once it is in (or closes it when it ends);
- * conn is the listener's copy of the connection, for the Error. */
+ * Each session says "h" on fd when its client's Hello has come, "a" once
+ * it is in (or closes fd when it ends); conn is the listener's copy of the
+ * connection, for the Error. */
 struct startup {
 	pid_t	 pid;
 	int	 fd;
 	int	 conn;
 	int64_t	 since;
+	bool	 hello;		/* its client's Hello came */
 	char	 peer[96];
 };
 static struct startup startups[MAX_STARTUPS];
@@ -458,25 +464,56 @@ startup_drop(size_t i)
 	startups[i] = startups[--n_startups];
 }
 
-/* The oldest handshake gives way if it has had STARTUP_GRACE: its
- * session is killed first, so that nothing else is written after the
- * Error.  Whether there is room now. */
+/* A session said its client's Hello came ("h"), that it is in ("a"), or
+ * ended (EOF).  Whether it is still in the handshake. */
+static bool
+startup_event(size_t i)
+{
+	char b[8];
+	ssize_t n, k;
+
+	for (;;) {
+		n = read(startups[i].fd, b, sizeof b);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		for (k = 0; k < n && b[k] == 'h'; k++)
+			startups[i].hello = true;
+		if (n <= 0 || k < n)
+			break;
+	}
+	startup_drop(i);
+	return false;
+}
+
+/* The oldest handshake gives way if it has had its grace (STARTUP_GRACE,
+ * or HELLO_GRACE once its client's Hello came): its session is killed
+ * first, so that nothing else is written after the Error.  What the
+ * sessions said is read first: one that is in is no longer a candidate.
+ * Whether there is room now. */
 static bool
 startup_evict(void)
 {
-	int64_t now = guest_now_ms();
+	int64_t now = guest_now_ms(), grace;
 	struct startup *s;
-	size_t i, old = 0;
+	size_t i, old = MAX_STARTUPS;
 	char why[200];
 
+	for (i = 0; i < n_startups; )
+		if (startup_event(i))
+			i++;
 	if (n_startups < MAX_STARTUPS)
 		return true;
-	for (i = 1; i < n_startups; i++)
-		if (startups[i].since < startups[old].since)
+	for (i = 0; i < n_startups; i++) {
+		grace = startups[i].hello ? HELLO_GRACE : STARTUP_GRACE;
+		if (now - startups[i].since >= grace && (old == MAX_STARTUPS ||
+		    startups[i].since < startups[old].since))
 			old = i;
-	s = &startups[old];
-	if (now - s->since < STARTUP_GRACE)
+	}
+	if (old == MAX_STARTUPS)
 		return false;
+	s = &startups[old];
 	snprintf(why, sizeof why, "%d connections are in the handshake; this "
 	    "one, the oldest (%" PRId64 " ms), gives way: try again",
 	    MAX_STARTUPS, now - s->since);
@@ -521,18 +558,8 @@ startup_add(pid_t pid, int fd, int conn, const char *peer)
 	s->fd = fd;
 	s->conn = conn;
 	s->since = guest_now_ms();
+	s->hello = false;
 	snprintf(s->peer, sizeof s->peer, "%s", peer);
-}
-
-/* A session said it is in, or ended. */
-static void
-startup_event(size_t i)
-{
-	char b;
-
-	if (read(startups[i].fd, &b, 1) < 0 && errno == EAGAIN)
-		return;
-	startup_drop(i);
 }
 
 /* The spare took a connection (or died idle): the next one. */
@@ -888,7 +915,7 @@ main(int argc, char **argv)
 		for (i = n_startups; i-- > 0;)
 			if (pfds[n_listeners + 2 + i].revents &&
 			    pfds[n_listeners + 2 + i].fd == startups[i].fd)
-				startup_event(i);
+				(void)startup_event(i);
 		spare_start(&oldmask, sfd);	/* below the limit again */
 		if (pfds[n_listeners + 1].revents && spare_fd >= 0)
 			spare_taken(&oldmask, sfd);

@@ -102,6 +102,9 @@ session_run(int fd, const char *peer, bool vsock)
 		goto out;
 	}
 	memcpy(client_nonce, m.pb->hello->nonce.data, GUEST_NONCE);
+	/* A client that speaks: more time before it may be dropped. */
+	if (agent.startup_fd >= 0)
+		(void)!write(agent.startup_fd, "h", 1);
 	agent_debug("%s: hello from %s", peer,
 	    m.pb->hello->software ? m.pb->hello->software : "?");
 	guest_msg_clear(&m);
