@@ -277,6 +277,7 @@ complete(struct line *l, const char *override_inv, struct inv *v)
 	const struct option *opts = cli_global_opts, *o;
 	char *operands[MAX_WORDS];
 	const char *inv_path = override_inv;
+	bool dashdash = false;
 	int i = 1, k = 0;
 	size_t j;
 
@@ -315,11 +316,18 @@ complete(struct line *l, const char *override_inv, struct inv *v)
 	if ((c = cmd_find(l->w[i])) == NULL || c->hidden)
 		return "-";
 	opts = c->opts;
-	/* Its options and operands up to the word being completed. */
+	/* Its options and operands up to the word being completed.  After
+	 * "--" only operands follow: for a target, the command to run in
+	 * the guest (not ours to complete). */
 	for (i++; i < l->n; i++) {
-		if (strcmp(l->w[i], "--") == 0)
-			return "-";	/* a command for the guest */
-		if (l->w[i][0] == '-' && l->w[i][1] != '\0') {
+		if (strcmp(l->w[i], "--") == 0 && !dashdash) {
+			if (c->operands != NULL &&
+			    strcmp(c->operands, "target") == 0)
+				return "-";
+			dashdash = true;
+			continue;
+		}
+		if (!dashdash && l->w[i][0] == '-' && l->w[i][1] != '\0') {
 			if (takes_value(opts, l->w[i]) != NULL && ++i == l->n)
 				return file_value(takes_value(opts,
 				    l->w[i - 1])) ? "f" : "-";
@@ -336,7 +344,7 @@ complete(struct line *l, const char *override_inv, struct inv *v)
 		}
 		operands[k++] = l->w[i];
 	}
-	if (l->cur[0] == '-') {
+	if (l->cur[0] == '-' && !dashdash) {
 		offer_options(l->cur, opts);
 		return "-";
 	}

@@ -99,7 +99,10 @@ sleep 0.5
 bad=0
 i=0
 while [ $i -lt 20 ]; do
-	[ "$(cat /tmp/c.$i)" = "$i" ] || bad=$((bad + 1))
+	if [ "$(cat /tmp/c.$i)" != "$i" ]; then
+		bad=$((bad + 1))
+		echo "session $i: [$(cat /tmp/c.$i)]"
+	fi
 	i=$((i + 1))
 done
 expect_eq "20 concurrent sessions" 0 $bad
