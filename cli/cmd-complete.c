@@ -121,12 +121,9 @@ offer_options(const char *cur, const struct option *o)
 		offer(cur, "--help", "");
 		return;
 	}
+	/* (An option's value comes as the next word: "--name", not "--name=".) */
 	for (; o->name != NULL; o++) {
-		snprintf(name, sizeof name, "--%s%s", o->name,
-		    o->has_arg == required_argument ? "=" : "");
-		/* (--name= is offered as --name: the value comes next.) */
-		if (o->has_arg == required_argument)
-			name[strlen(name) - 1] = '\0';
+		snprintf(name, sizeof name, "--%s", o->name);
 		offer(cur, name, "");
 	}
 }
