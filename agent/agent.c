@@ -3,8 +3,11 @@
  * by systemd), applies the peer policy before reading a byte, and serves
  * each connection in a process of its own.  That process is forked ahead
  * of time: a spare waits in accept, and once it has taken a connection
- * the listener forks the next spare while the session runs, so no
- * connection waits for a fork.
+ * the listener finds the next spare while the session runs, so no
+ * connection waits for a fork.  A session process that ends its session
+ * clean (no child, no descriptor, mask or credential left over) waits
+ * idle to be the spare again, as prefork servers do: most connections
+ * then cost no fork and no tear-down at all.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -39,6 +42,8 @@
 #define MAX_STARTUPS	16	/* connections in the handshake at once */
 #define STARTUP_GRACE	500	/* ms before one of them may be dropped */
 #define HELLO_GRACE	5000	/* the same once its client's Hello came */
+#define MAX_IDLE	2	/* finished session processes kept for reuse */
+#define SESSION_REUSES	1000	/* sessions one process serves at most */
 
 struct agent agent;
 const char *const agent_services[] = { "exec", "info", "copy", "console",
@@ -83,6 +88,19 @@ struct startup {
 };
 static struct startup startups[MAX_STARTUPS];
 static size_t n_startups;
+
+/* Session processes past their handshake, each with the channel on which
+ * it says "r" once its session has ended and it is clean (or closes it as
+ * it exits); and those kept idle, each waiting for "s" (be the spare) or
+ * for its channel to close (exit). */
+struct proc {
+	pid_t	pid;
+	int	fd;
+};
+static struct proc running[MAX_SESSIONS];
+static size_t n_running;
+static struct proc idle[MAX_IDLE];
+static size_t n_idle;
 
 /* The console keeper, restarted if it dies (at most KEEPER_RESTARTS in
  * a row that each lasted under a minute). */
@@ -259,6 +277,12 @@ child_setup(int sfd, const sigset_t *oldmask, int *other_end)
 		guest_closep(&startups[i].conn);
 	}
 	n_startups = 0;
+	for (i = 0; i < n_running; i++)
+		close(running[i].fd);
+	n_running = 0;
+	for (i = 0; i < n_idle; i++)
+		close(idle[i].fd);
+	n_idle = 0;
 	close(sfd);
 	guest_closep(other_end);
 	guest_closep(&spare_fd);
@@ -371,13 +395,99 @@ admit(int lfd, char *peer, size_t n)
 	return fd;
 }
 
-/* The spare: wait on every listener, serve the first peer admitted, and
- * tell the listener so as soon as it is taken. */
-static int __attribute__((noreturn))
-spare_run(int told)
+/* What a session process holds between sessions, taken when it is forked:
+ * a session that leaves anything else behind ends its process. */
+#define SNAP_FDS	256
+struct snapshot {
+	uint8_t		fds[SNAP_FDS / 8];	/* open descriptors */
+	int		hi;			/* the highest of them */
+	sigset_t	mask;
+	mode_t		umask;
+	uid_t		uid[3];
+	gid_t		gid[3];
+	dev_t		cwd_dev;
+	ino_t		cwd_ino;
+};
+
+static bool
+fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0 || errno != EBADF;
+}
+
+/* (conn: the connection, open now, which the session closes.) */
+static void
+snapshot_take(struct snapshot *sn, int conn)
+{
+	struct stat st;
+	int fd;
+
+	memset(sn, 0, sizeof *sn);
+	sn->hi = -1;
+	for (fd = 0; fd < SNAP_FDS; fd++)
+		if (fd != conn && fd_open(fd)) {
+			sn->fds[fd / 8] |= 1u << (fd % 8);
+			sn->hi = fd;
+		}
+	sigprocmask(SIG_SETMASK, NULL, &sn->mask);
+	sn->umask = umask(022);
+	umask(sn->umask);
+	(void)getresuid(&sn->uid[0], &sn->uid[1], &sn->uid[2]);
+	(void)getresgid(&sn->gid[0], &sn->gid[1], &sn->gid[2]);
+	if (stat(".", &st) == 0) {
+		sn->cwd_dev = st.st_dev;
+		sn->cwd_ino = st.st_ino;
+	}
+}
+
+/* After a session: put back what may be put back (the signal mask, the
+ * umask; a descriptor opened above the process's own is closed), and say
+ * whether the rest is as it was: whether the process may serve again. */
+static bool
+snapshot_restore(const struct snapshot *sn, const char **why)
+{
+	siginfo_t si;
+	struct stat st;
+	uid_t u[3];
+	gid_t g[3];
+	int fd;
+
+	/* SIGCHLD that exec blocked is pending or not: unblocking it at its
+	 * default disposition discards it. */
+	sigprocmask(SIG_SETMASK, &sn->mask, NULL);
+	umask(sn->umask);
+	memset(&si, 0, sizeof si);
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 ||
+	    errno != ECHILD)
+		return *why = "a child is left", false;
+	if (sn->hi < 0 || sn->hi >= SNAP_FDS - 1 ||
+	    close_range((unsigned)sn->hi + 1, ~0u, 0) < 0)
+		return *why = "descriptors cannot be closed", false;
+	for (fd = 0; fd <= sn->hi; fd++)
+		if (fd_open(fd) != !!(sn->fds[fd / 8] & (1u << (fd % 8))))
+			return *why = "descriptors changed", false;
+	if (getresuid(&u[0], &u[1], &u[2]) < 0 ||
+	    getresgid(&g[0], &g[1], &g[2]) < 0 ||
+	    memcmp(u, sn->uid, sizeof u) != 0 ||
+	    memcmp(g, sn->gid, sizeof g) != 0)
+		return *why = "credentials changed", false;
+	if (stat(".", &st) < 0 || st.st_dev != sn->cwd_dev ||
+	    st.st_ino != sn->cwd_ino)
+		return *why = "the directory changed", false;
+	return true;
+}
+
+/* Wait on every listener for the first peer admitted, and tell the
+ * listener on chan that it is taken: the connection. */
+static int
+spare_wait(int chan, char *peer, size_t n)
 {
 	struct pollfd p[MAX_LISTEN];
-	char peer[96];
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	struct cmsghdr *cm;
 	size_t i;
 	int fd;
 
@@ -390,31 +500,137 @@ spare_run(int told)
 			_exit(1);
 		for (i = 0; i < n_listeners; i++)
 			if ((p[i].revents & POLLIN) &&
-			    (fd = admit(listeners[i].fd, peer, sizeof peer)) >= 0)
+			    (fd = admit(listeners[i].fd, peer, n)) >= 0)
 				goto taken;
 	}
 taken:
-	{
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = { .iov_base = peer,
-		    .iov_len = strlen(peer) + 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-		    .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	iov.iov_base = peer;
+	iov.iov_len = strlen(peer) + 1;
+	memset(cbuf, 0, sizeof cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	(void)sendmsg(chan, &mh, MSG_NOSIGNAL);
+	return fd;
+}
 
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		(void)sendmsg(told, &mh, MSG_NOSIGNAL);
+/* Idle between sessions: tell the listener on chan, then wait for it to
+ * make this process the spare, handing back the listening sockets (true),
+ * or to let it go (false).  A session holds no listener: with the agent
+ * gone, a connection is refused, not left waiting in a backlog. */
+static bool
+idle_wait(int chan, pid_t parent)
+{
+	struct pollfd p = { .fd = chan, .events = POLLIN };
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * MAX_LISTEN)];
+		struct cmsghdr	align;
+	} cbuf;
+	char b = 0;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf.buf, .msg_controllen = sizeof cbuf.buf };
+	struct cmsghdr *cm;
+	int fds[MAX_LISTEN];
+	size_t i, n = 0;
+
+	/* Idle, it goes with the agent, as a spare does. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		return false;
+	(void)prctl(PR_SET_NAME, "guest-idle");
+	if (send(chan, "r", 1, MSG_NOSIGNAL) != 1)
+		return false;
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			return false;
+	if (recvmsg(chan, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return false;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS) {
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
 	}
-	agent.startup_fd = told;
-	close_listeners();
-	/* A session outlives the agent, as it would have forked late. */
-	(void)prctl(PR_SET_PDEATHSIG, 0);
-	(void)prctl(PR_SET_NAME, "guest-agent");
-	agent_debug("session %d for %s", (int)getpid(), peer);
-	_exit(session_run(fd, peer, strncmp(peer, "vsock", 5) == 0));
+	if (b != 's' || n != n_listeners || (mh.msg_flags & MSG_CTRUNC)) {
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		return false;
+	}
+	for (i = 0; i < n; i++)
+		listeners[i].fd = fds[i];
+	(void)prctl(PR_SET_NAME, "guest-spare");
+	return true;
+}
+
+/* A session process: serve fd (when it is one already) or wait as the
+ * spare for a connection, then, while each session leaves the process
+ * clean, wait idle to serve again.  chan is its channel to the listener,
+ * parent the listener. */
+static int __attribute__((noreturn))
+session_process(int chan, int fd, const char *first_peer, pid_t parent)
+{
+	struct snapshot sn;
+	const char *why = NULL;
+	char peer[96];
+	unsigned served;
+	int status = 0;
+
+	snprintf(peer, sizeof peer, "%s", first_peer != NULL ?
+	    first_peer : "");
+	for (served = 0; served < SESSION_REUSES; served++) {
+		if (fd < 0)
+			fd = spare_wait(chan, peer, sizeof peer);
+		close_listeners();
+		if (served == 0)
+			snapshot_take(&sn, fd);
+		agent.startup_fd = chan;
+		/* A session outlives the agent, as it would have forked
+		 * late. */
+		(void)prctl(PR_SET_PDEATHSIG, 0);
+		(void)prctl(PR_SET_NAME, "guest-agent");
+		agent_debug("session %d for %s", (int)getpid(), peer);
+		status = session_run(fd, peer, strncmp(peer, "vsock", 5) == 0);
+		fd = -1;
+		agent.startup_fd = -1;
+		if (!snapshot_restore(&sn, &why)) {
+			agent_log("session %d ends its process: %s",
+			    (int)getpid(), why);
+			break;
+		}
+		if (served + 1 == SESSION_REUSES || !idle_wait(chan, parent))
+			break;
+	}
+	_exit(status);
+}
+
+/* Make an idle session process the spare: "s" and the listening
+ * sockets. */
+static int
+send_spare(int chan)
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * MAX_LISTEN)];
+		struct cmsghdr	align;
+	} cbuf;
+	struct iovec iov = { .iov_base = "s", .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf.buf,
+	    .msg_controllen = CMSG_SPACE(sizeof(int) * n_listeners) };
+	struct cmsghdr *cm;
+	size_t i;
+
+	memset(cbuf.buf, 0, sizeof cbuf.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n_listeners);
+	for (i = 0; i < n_listeners; i++)
+		memcpy(CMSG_DATA(cm) + i * sizeof(int), &listeners[i].fd,
+		    sizeof(int));
+	return sendmsg(chan, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 /* Fork a spare, unless there is one or the sessions are at their limit. */
@@ -424,8 +640,22 @@ spare_start(const sigset_t *oldmask, int sfd)
 	pid_t parent = getpid(), pid;
 	int p[2];
 
-	if (spare_pid > 0 || n_sessions >= MAX_SESSIONS ||
-	    n_startups >= MAX_STARTUPS)
+	if (spare_pid > 0 || n_startups >= MAX_STARTUPS)
+		return;
+	/* The process that served last, its pages the warmest. */
+	while (n_idle > 0) {
+		struct proc *p = &idle[--n_idle];
+
+		if (send_spare(p->fd) == 0) {
+			agent_debug("session process %d is the spare again",
+			    (int)p->pid);
+			spare_pid = p->pid;
+			spare_fd = p->fd;
+			return;
+		}
+		close(p->fd);		/* gone meanwhile */
+	}
+	if (n_sessions >= MAX_SESSIONS)
 		return;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0, p) < 0) {
@@ -447,7 +677,7 @@ spare_start(const sigset_t *oldmask, int sfd)
 		if (getppid() != parent)
 			_exit(0);
 		(void)prctl(PR_SET_NAME, "guest-spare");
-		spare_run(p[1]);
+		session_process(p[1], -1, NULL, parent);
 	}
 	close(p[1]);
 	spare_pid = pid;
@@ -464,13 +694,46 @@ startup_drop(size_t i)
 	startups[i] = startups[--n_startups];
 }
 
+/* A session process said "r": its session ended and it is clean.  Kept
+ * idle for reuse, or, with MAX_IDLE kept already, let go (its channel
+ * closed, it exits). */
+static void
+proc_ready(pid_t pid, int fd)
+{
+	if (n_idle < MAX_IDLE) {
+		idle[n_idle].pid = pid;
+		idle[n_idle++].fd = fd;
+		agent_debug("session process %d idle", (int)pid);
+	} else
+		close(fd);
+}
+
+/* A session process past its handshake said it is ready (or ended). */
+static void
+running_event(size_t i)
+{
+	char b;
+	ssize_t n;
+
+	while ((n = read(running[i].fd, &b, 1)) < 0 && errno == EINTR)
+		;
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n == 1 && b == 'r')
+		proc_ready(running[i].pid, running[i].fd);
+	else
+		close(running[i].fd);
+	running[i] = running[--n_running];
+}
+
 /* A session said its client's Hello came ("h"), that it is in ("a"), or
- * ended (EOF).  Whether it is still in the handshake. */
+ * that it ended, refused, and is ready for another ("r"), or it exited
+ * (EOF).  Whether it is still in the handshake. */
 static bool
 startup_event(size_t i)
 {
 	char b[8];
-	ssize_t n, k;
+	ssize_t n;
 
 	for (;;) {
 		n = read(startups[i].fd, b, sizeof b);
@@ -478,10 +741,19 @@ startup_event(size_t i)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return true;
-		for (k = 0; k < n && b[k] == 'h'; k++)
+		if (n > 0 && b[0] == 'h') {
 			startups[i].hello = true;
-		if (n <= 0 || k < n)
-			break;
+			continue;
+		}
+		break;
+	}
+	if (n > 0 && b[0] == 'a' && n_running < MAX_SESSIONS) {
+		running[n_running].pid = startups[i].pid;
+		running[n_running++].fd = startups[i].fd;
+		startups[i].fd = -1;
+	} else if (n > 0 && b[0] == 'r') {
+		proc_ready(startups[i].pid, startups[i].fd);
+		startups[i].fd = -1;
 	}
 	startup_drop(i);
 	return false;
@@ -598,7 +870,7 @@ static void
 serve(int lfd, const sigset_t *oldmask, int sfd)
 {
 	char peer[96];
-	pid_t pid;
+	pid_t parent = getpid(), pid;
 	int fd, sp[2];
 
 	if ((fd = admit(lfd, peer, sizeof peer)) < 0)
@@ -626,11 +898,14 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 		return;
 	}
 	if (pid == 0) {
-		close_listeners();
 		guest_closep(&sp[0]);
 		child_setup(sfd, oldmask, &keeper_end);
-		agent.startup_fd = sp[1];
-		_exit(session_run(fd, peer, strncmp(peer, "vsock", 5) == 0));
+		if (sp[1] < 0) {
+			close_listeners();
+			_exit(session_run(fd, peer,
+			    strncmp(peer, "vsock", 5) == 0));
+		}
+		session_process(sp[1], fd, peer, parent);
 	}
 	n_sessions++;
 	agent_debug("session %d for %s", (int)pid, peer);
@@ -645,6 +920,7 @@ serve(int lfd, const sigset_t *oldmask, int sfd)
 static void
 reap(const sigset_t *oldmask, int sfd)
 {
+	size_t i;
 	pid_t pid;
 	int st;
 
@@ -666,6 +942,12 @@ reap(const sigset_t *oldmask, int sfd)
 		}
 		if (n_sessions > 0)
 			n_sessions--;
+		for (i = 0; i < n_idle; i++)
+			if (idle[i].pid == pid) {
+				close(idle[i].fd);
+				idle[i] = idle[--n_idle];
+				break;
+			}
 		if (pid == spare_pid) {		/* died idle */
 			guest_closep(&spare_fd);
 			spare_pid = -1;
@@ -705,7 +987,8 @@ main(int argc, char **argv)
 	static char journal[4096];
 	size_t n_addrs = 0, i;
 	struct guest_error err;
-	struct pollfd pfds[MAX_LISTEN + 2 + MAX_STARTUPS];
+	static struct pollfd pfds[MAX_LISTEN + 2 + MAX_STARTUPS + MAX_SESSIONS];
+	size_t n_pfds, first_run;
 	struct signalfd_siginfo si;
 	sigset_t mask, oldmask;
 	char s[GUEST_ADDR_STR_MAX], *end;
@@ -889,7 +1172,13 @@ main(int argc, char **argv)
 			pfds[n_listeners + 2 + i].fd = startups[i].fd;
 			pfds[n_listeners + 2 + i].events = POLLIN;
 		}
-		if (poll(pfds, n_listeners + 2 + n_startups, -1) < 0) {
+		first_run = n_listeners + 2 + n_startups;
+		for (i = 0; i < n_running; i++) {
+			pfds[first_run + i].fd = running[i].fd;
+			pfds[first_run + i].events = POLLIN;
+		}
+		n_pfds = first_run + n_running;
+		if (poll(pfds, n_pfds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s", strerror(errno));
@@ -911,7 +1200,13 @@ main(int argc, char **argv)
 			}
 			reap(&oldmask, sfd);
 		}
-		/* Backwards: a dropped entry takes the last one's place. */
+		/* Backwards: a dropped entry takes the last one's place (and
+		 * a session may have moved from startups to running). */
+		for (i = n_pfds - first_run; i-- > 0;)
+			if (pfds[first_run + i].revents &&
+			    i < n_running &&
+			    pfds[first_run + i].fd == running[i].fd)
+				running_event(i);
 		for (i = n_startups; i-- > 0;)
 			if (pfds[n_listeners + 2 + i].revents &&
 			    pfds[n_listeners + 2 + i].fd == startups[i].fd)

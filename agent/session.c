@@ -148,7 +148,7 @@ session_run(int fd, const char *peer, bool vsock)
 	/* In: the listener counts us no longer among the handshakes. */
 	if (agent.startup_fd >= 0) {
 		(void)!write(agent.startup_fd, "a", 1);
-		guest_closep(&agent.startup_fd);
+		agent.startup_fd = -1;	/* (the channel is the process's) */
 	}
 	switch (req.type) {
 	case GUEST__V1__MESSAGE__BODY_EXEC_REQUEST:

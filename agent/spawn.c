@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include <linux/close_range.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "agent.h"
 #include "guest/util.h"
@@ -302,6 +305,12 @@ agent_spawn(const struct spawn_req *req, struct spawned *out, char *msg,
 	 * handler of ours may run on its stack. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+#ifdef __SANITIZE_ADDRESS__
+	/* The last child's frames never returned (it exec'd): their
+	 * redzones would still mark this one's stack, in a session process
+	 * that serves again. */
+	ASAN_UNPOISON_MEMORY_REGION(stack, sizeof stack);
+#endif
 	pid = clone(child_main, stack + sizeof stack,
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, ch);
 	if (pid < 0)

@@ -93,9 +93,11 @@ fd_count() { ls "/proc/$1/fd" | wc -l; }
 
 zombies_of() { ps -o stat= --ppid "$1" | grep -c '^Z' || true; }
 
-# The agent's session processes: its children but the console keeper and
-# the spare that waits for the next connection.
-sessions_of() { ps -o pid=,comm= --ppid "$1" | awk '$2 != "guest-console" && $2 != "guest-spare" { print $1 }'; }
+# The agent's session processes: its children but the console keeper, the
+# spare that waits for the next connection and those idle for reuse.
+sessions_of() { ps -o pid=,comm= --ppid "$1" | awk '$2 != "guest-console" && $2 != "guest-spare" && $2 != "guest-idle" { print $1 }'; }
+# Its session processes idle between sessions.
+idle_of() { ps -o pid=,comm= --ppid "$1" | awk '$2 == "guest-idle" { print $1 }'; }
 
 finish() {
 	stop_agent
