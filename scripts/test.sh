@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != --inside ]; then
-	scripts/deps.sh build test vm
+	scripts/deps.sh build test vm package
 	# The README's two commands need no package their own groups do not
 	# install: the demo runs, and then every test, with only their
 	# groups and a minimal Debian visible (scripts/only.sh), whatever
@@ -21,8 +21,8 @@ if [ "${1:-}" != --inside ]; then
 		fi
 		rm -f "$log"
 		echo "PASS: scripts/demo.sh runs with only the build and vm groups"
-		echo "== every test with only build, test and vm and a minimal Debian"
-		exec scripts/only.sh build test vm -- scripts/test.sh --inside
+		echo "== every test with only build, test, vm and package and a minimal Debian"
+		exec scripts/only.sh build test vm package -- scripts/test.sh --inside
 	fi
 	echo "(not root: the tests run with every installed package visible)"
 fi
@@ -36,8 +36,9 @@ cmake --build build -j "$jobs"
 echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGUEST_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
-# (The nested-VM suites run once, in the normal build: TCG is slow enough.)
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE "vm|topology")
+# (The nested-VM suites and the Debian packages, which build without the
+# sanitizers, run once, in the normal build: TCG is slow enough.)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE "vm|topology|package")
 
 echo "== libFuzzer: each target 60 s from its saved corpus (scripts/fuzz.sh)"
 scripts/fuzz.sh --seconds 60
