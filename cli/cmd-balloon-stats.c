@@ -82,25 +82,22 @@ print_block(const struct guest_memstats *m)
 	}
 }
 
-static void
+/* One sample as a document on one line (--watch: JSON Lines). */
+static int
 print_json(const struct guest_memstats *m, uint32_t env)
 {
+	json_object *doc = cli_json_doc();
 	size_t i;
 
-	printf("{\"guest\": ");
-	cli_json_string(stdout, m->name);
-	printf(", \"env\": %" PRIu32, env);
-	for (i = 0; i < NTAGS; i++) {
-		printf(", \"%s\": ", tags[i].json);
-		if (m->have[tags[i].tag])
-			printf("%" PRIu64, value(m, &tags[i]));
-		else
-			printf("null");
-	}
-	printf(", \"last_update\": ");
-	cli_json_time(stdout, m->have[GUEST_MEMSTAT_LAST_UPDATE] ?
-	    (int64_t)m->val[GUEST_MEMSTAT_LAST_UPDATE] * 1000 : 0);
-	printf("}\n");
+	json_object_object_add(doc, "guest", cli_json_str(m->name));
+	json_object_object_add(doc, "env", json_object_new_int64(env));
+	for (i = 0; i < NTAGS; i++)
+		json_object_object_add(doc, tags[i].json, m->have[tags[i].tag] ?
+		    json_object_new_int64((int64_t)value(m, &tags[i])) : NULL);
+	json_object_object_add(doc, "last_update",
+	    cli_json_time(m->have[GUEST_MEMSTAT_LAST_UPDATE] ?
+	    (int64_t)m->val[GUEST_MEMSTAT_LAST_UPDATE] * 1000 : 0));
+	return cli_json_print(doc, true);
 }
 
 /* One row per sample, as vmstat: memory in MiB, faults as counts. */
@@ -198,9 +195,12 @@ cmd_balloon_stats(struct cli *cli, const struct cmd_entry *c, int argc,
 			fprintf(stderr, "guest: balloon-stats: %s had no "
 			    "statistics period; set it to %d s (until the VM "
 			    "stops)\n", m.name, m.period_set);
-		if (json)
-			print_json(&m, ref.env.id);
-		else if (watch_ms > 0)
+		if (json) {
+			if (print_json(&m, ref.env.id) < 0) {
+				guest_env_clear(&ref.env);
+				return 1;
+			}
+		} else if (watch_ms > 0)
 			print_row(&m, n == 0);
 		else
 			print_block(&m);

@@ -33,9 +33,37 @@ static const struct option balloon_opts[] = {
 	{ "target",	required_argument,	NULL, 't' },
 	{ "wait",	optional_argument,	NULL, 'w' },
 	{ "floor",	required_argument,	NULL, 'f' },
+	{ "json",	no_argument,		NULL, 'j' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* The record as a document: sizes in bytes; after and reached only when
+ * it waited (null otherwise). */
+static int
+print_json(const struct guest_domain_ref *ref, uint64_t target_kib,
+    const struct guest_balloon *before, const struct guest_balloon *after,
+    bool reached)
+{
+	json_object *doc = cli_json_doc();
+
+	json_object_object_add(doc, "guest", cli_json_str(ref->name));
+	json_object_object_add(doc, "uuid", cli_json_str(ref->uuid));
+	json_object_object_add(doc, "env", json_object_new_int64(ref->env.id));
+	json_object_object_add(doc, "balloon_pages", json_object_new_int64(
+	    (int64_t)((before->max_kib - target_kib) / PAGE_KIB)));
+	json_object_object_add(doc, "target",
+	    json_object_new_int64((int64_t)target_kib * 1024));
+	json_object_object_add(doc, "before",
+	    json_object_new_int64((int64_t)before->actual_kib * 1024));
+	json_object_object_add(doc, "after", after != NULL ?
+	    json_object_new_int64((int64_t)after->actual_kib * 1024) : NULL);
+	json_object_object_add(doc, "reached", after != NULL ?
+	    json_object_new_boolean(reached) : NULL);
+	json_object_object_add(doc, "maximum",
+	    json_object_new_int64((int64_t)before->max_kib * 1024));
+	return cli_json_print(doc, false);
+}
 
 static int
 cmd_balloon(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
@@ -46,11 +74,11 @@ cmd_balloon(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	uint64_t target = 0, floor = 0, target_kib;
 	uint32_t pages = 0;
 	char s1[32], s2[32], s3[32];
-	bool by_target = false, floor_set = false, tty;
+	bool by_target = false, floor_set = false, json = false, tty;
 	int ch, r, npos, wait_ms = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "t:h", balloon_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:jh", balloon_opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			if (guest_parse_size(optarg, &target) < 0 ||
@@ -77,6 +105,9 @@ cmd_balloon(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			floor_set = true;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			cmd_usage(c, stdout);
@@ -145,9 +176,11 @@ cmd_balloon(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		r = EXIT_LOCAL;
 		goto out;
 	}
-	printf("Resizing memory balloon to %" PRIu64 " pages\n",
-	    (before.max_kib - target_kib) / PAGE_KIB);
-	fflush(stdout);
+	if (!json) {
+		printf("Resizing memory balloon to %" PRIu64 " pages\n",
+		    (before.max_kib - target_kib) / PAGE_KIB);
+		fflush(stdout);
+	}
 	tty = wait_ms > 0 && isatty(2);
 	r = guest_virt_balloon(ref.env.uri, ref.uuid, target_kib, wait_ms,
 	    tty ? progress : NULL, NULL, NULL, &after, &e);
@@ -155,12 +188,20 @@ cmd_balloon(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		fprintf(stderr, "\n");
 	if (r < 0 && r != -ETIMEDOUT)
 		goto fail;
+	if (json) {
+		if (print_json(&ref, target_kib, &before, wait_ms > 0 ? &after :
+		    NULL, r != -ETIMEDOUT) < 0) {
+			r = 1;
+			goto out;
+		}
+	} else {
 	printf("memory before: %s\n", cli_kib(before.actual_kib, s1,
 	    sizeof s1));
 	printf("memory after:  %s%s\n", cli_kib(wait_ms > 0 ?
 	    after.actual_kib : target_kib, s2, sizeof s2), wait_ms > 0 ? "" :
 	    " (the target; the guest gives it over time, --wait waits)");
 	printf("maximum:       %s\n", cli_kib(before.max_kib, s3, sizeof s3));
+	}
 	if (r == -ETIMEDOUT) {
 		cli_error(c, "%s", e.msg);
 		r = 1;
@@ -178,7 +219,7 @@ out:
 const struct cmd_entry cmd_balloon_entry = {
 	.name = "balloon",
 	.usage = "[ENV] GUEST NUM_PAGES | [ENV] GUEST --target SIZE "
-	    "[--wait[=SECONDS]] [--floor SIZE]",
+	    "[--wait[=SECONDS]] [--floor SIZE] [--json]",
 	.summary = "Resize a running VM's memory balloon",
 	.help =
 	    "As Fuchsia's guest balloon: the balloon holds NUM_PAGES pages of\n"
@@ -195,7 +236,8 @@ const struct cmd_entry cmd_balloon_entry = {
 	    "  --floor SIZE          refuse targets below SIZE (default: what the\n"
 	    "                        guest uses now, total minus available memory\n"
 	    "                        by its balloon statistics, and at least 64M);\n"
-	    "                        --floor 0 for none\n",
+	    "                        --floor 0 for none\n"
+	    "  -j, --json            the record as JSON (schema in guest(1))\n",
 	.exec = cmd_balloon,
 	.opts = balloon_opts,
 	.operands = "target",

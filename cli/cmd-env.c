@@ -45,23 +45,11 @@ env_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	struct guest_error e;
 	char name[256], uri[1024], tr[1024];
 	size_t n = 0, i;
-	int ch, wn = 4, wu = 3, len;
+	int ch, wn = 4, wu = 3, len, rc = 0;
 	bool json = false;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "jh", env_list_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			cmd_usage(c, stdout);
-			return 0;
-		default:
-			cmd_usage(c, stderr);
-			return EXIT_USAGE;
-		}
-	}
+	if ((ch = cli_json_only(c, env_list_opts, argc, argv, &json)) >= 0)
+		return ch;
 	if (optind < argc) {
 		cli_error(c, "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
@@ -74,21 +62,13 @@ env_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		return 1;
 	}
 	if (json) {
-		printf("{\n  \"schema\": 1,\n  \"environments\": [");
-		for (i = 0; i < n; i++) {
-			printf("%s\n    {\"env\": %u, \"name\": ", i ? "," : "",
-			    envs[i].id);
-			cli_json_string(stdout, envs[i].name);
-			printf(", \"uri\": ");
-			cli_json_string(stdout, envs[i].uri);
-			printf(", \"transport\": ");
-			cli_json_string(stdout, envs[i].transport);
-			printf(", \"default\": %s, \"refreshed\": ",
-			    envs[i].implicit ? "true" : "false");
-			cli_json_time(stdout, envs[i].refreshed);
-			printf("}");
-		}
-		printf("\n  ]\n}\n");
+		json_object *doc = cli_json_doc(), *a = json_object_new_array();
+
+		json_object_object_add(doc, "environments", a);
+		for (i = 0; i < n; i++)
+			json_object_array_add(a, cli_json_env(&envs[i]));
+		if (cli_json_print(doc, false) < 0)
+			rc = 1;
 	} else {
 		for (i = 0; i < n; i++) {
 			len = (int)strlen(cli_safe(envs[i].name ? envs[i].name :
@@ -108,7 +88,7 @@ env_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	}
 	guest_env_list_free(envs, n);
 	guest_inventory_close(inv);
-	return 0;
+	return rc;
 }
 
 static const struct option env_add_opts[] = {

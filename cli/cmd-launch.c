@@ -19,6 +19,7 @@ struct launched {
 	struct cli		*cli;
 	const char		*envspec;
 	bool			 detach;
+	bool			 json;		/* --json, with --detach */
 	int			 keys;		/* handed in; -1: not asked */
 	struct guest_key	 host_key;	/* the agent's, handed in ... */
 	char			 key_file[4096];/* ... from here ("": not) */
@@ -92,7 +93,17 @@ started(const struct guest_dom *d, void *arg)
 		    "yours (ssh-agent, ~/.ssh/id_ed25519.pub, -i) went to %s: "
 		    "its agent will trust no one until a key is added there\n",
 		    d->name);
-	if (l->detach) {
+	if (l->detach && l->json) {
+		json_object *doc = cli_json_doc();
+
+		json_object_object_add(doc, "name", cli_json_str(d->name));
+		json_object_object_add(doc, "uuid", cli_json_str(d->uuid));
+		json_object_object_add(doc, "cid", d->cid >= 0 ?
+		    json_object_new_int64(d->cid) : NULL);
+		json_object_object_add(doc, "persistent",
+		    json_object_new_boolean(l->persistent));
+		(void)cli_json_print(doc, false);
+	} else if (l->detach) {
 		printf("name: %s\nuuid: %s\n", d->name, d->uuid);
 		if (d->cid >= 0)
 			printf("cid:  %lld\n", (long long)d->cid);
@@ -117,6 +128,7 @@ static const struct option launch_opts[] = {
 	{ "name",		required_argument, NULL, 'n' },
 	{ "initrd",		required_argument, NULL, 'i' },
 	{ "detach",		no_argument,	   NULL, 'd' },
+	{ "json",		no_argument,	   NULL, 'j' },
 	{ "persistent",		no_argument,	   NULL, 'p' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -144,7 +156,7 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	char keys[8 * 600];
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "m:c:n:dph", launch_opts, &li)) != -1) {
+	while ((ch = getopt_long(argc, argv, "m:c:n:djph", launch_opts, &li)) != -1) {
 		flag = NULL;
 		switch (ch) {
 		case 'a':
@@ -198,6 +210,9 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		case 'd':
 			l.detach = true;
 			break;
+		case 'j':
+			l.json = true;
+			break;
 		case 'p':
 			sp.persistent = true;
 			break;
@@ -220,6 +235,12 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		}
 	}
 	sp.cmdline = cmdline;
+	l.persistent = sp.persistent;
+	if (l.json && !l.detach) {
+		cli_error(c, "--json prints the launched VM's record: it goes "
+		    "with --detach");
+		goto bad;
+	}
 	npos = argc - optind;
 	if (npos < 1 || npos > 2) {
 		if (npos < 1)
@@ -253,7 +274,6 @@ cmd_launch(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		if (r > 0)
 			sp.owner_keys = keys;
 		l.keys = r;
-		l.persistent = sp.persistent;
 		host_key_make(cli, &l);
 		if (l.key_file[0] != '\0')
 			sp.host_key_file = l.key_file;
@@ -307,7 +327,7 @@ bad:
 const struct cmd_entry cmd_launch_entry = {
 	.name = "launch",
 	.usage = "[ENV] IMAGE [--cmdline-add ARG]... [--memory SIZE] [--cpus N] "
-	    "[--initrd FILE] [--name NAME] [--detach] [--persistent] "
+	    "[--initrd FILE] [--name NAME] [--detach [--json]] [--persistent] "
 	    "[--default-net BOOL] [--virtio-{balloon,console,rng,vsock,gpu,"
 	    "sound,sound-input} BOOL]",
 	.summary = "Start a VM through libvirt and stay on its serial console",
@@ -331,6 +351,8 @@ const struct cmd_entry cmd_launch_entry = {
 	    "  -n, --name NAME           the domain's name (from IMAGE's file\n"
 	    "                            name, with -2, -3... when taken)\n"
 	    "  -d, --detach              print name, UUID and CID and return\n"
+	    "  -j, --json                with --detach, that record as JSON\n"
+	    "                            (schema in guest(1))\n"
 	    "  -p, --persistent          define the VM, not only start it\n"
 	    "  --default-net BOOL        a virtio NIC on user networking (true)\n"
 	    "  --virtio-balloon BOOL     a memory balloon with stats (true)\n"

@@ -14,7 +14,6 @@
 #include "guest/inventory.h"
 
 #define EXIT_STALE	3	/* shown from the cache: libvirt unreachable */
-#define JSON_SCHEMA	1
 
 static const char *
 local_time(int64_t ms, char *buf, size_t n)
@@ -24,47 +23,6 @@ local_time(int64_t ms, char *buf, size_t n)
 
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	return buf;
-}
-
-void
-cli_json_string(FILE *f, const char *s)
-{
-	unsigned char ch;
-
-	if (s == NULL) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch == '\t')
-			fputs("\\t", f);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-void
-cli_json_time(FILE *f, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char buf[32];
-
-	if (ms <= 0) {
-		fputs("null", f);
-		return;
-	}
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-	fprintf(f, "\"%s\"", buf);
 }
 
 static bool
@@ -114,56 +72,43 @@ print_table(const struct guest_env *env, const struct guest_record *g,
 	}
 }
 
-static void
-print_json_env(const struct guest_env *env, const char *error,
-    const struct guest_record *g, size_t n, bool all, bool first)
+/* One environment of guest list --json, with its guests. */
+static json_object *
+json_env(const struct guest_env *env, const char *error,
+    const struct guest_record *g, size_t n, bool all)
 {
+	json_object *o = cli_json_env(env), *a, *r;
 	size_t i;
-	bool any = false;
 
-	printf("%s    {\n      \"env\": %u,\n      \"name\": ", first ? "" : ",\n",
-	    env->id);
-	cli_json_string(stdout, env->name);
-	printf(",\n      \"uri\": ");
-	cli_json_string(stdout, env->uri);
-	printf(",\n      \"transport\": ");
-	cli_json_string(stdout, env->transport);
-	printf(",\n      \"default\": %s,\n      \"refreshed\": ",
-	    env->implicit ? "true" : "false");
-	cli_json_time(stdout, env->refreshed);
-	printf(",\n      \"stale\": %s,\n      \"error\": ",
-	    error != NULL ? "true" : "false");
-	cli_json_string(stdout, error);
-	printf(",\n      \"guests\": [");
+	json_object_object_add(o, "stale", json_object_new_boolean(error !=
+	    NULL));
+	json_object_object_add(o, "error", cli_json_str(error));
+	a = json_object_new_array();
 	for (i = 0; i < n; i++) {
 		if (!shown(&g[i], all))
 			continue;
-		printf("%s\n        {\"name\": ", any ? "," : "");
-		any = true;
-		cli_json_string(stdout, g[i].vm.name);
-		printf(", \"uuid\": \"%s\", \"cid\": ", g[i].vm.uuid);
-		if (g[i].vm.cid >= 0)
-			printf("%" PRId64, g[i].vm.cid);
-		else
-			printf("null");
+		r = json_object_new_object();
+		json_object_object_add(r, "name", cli_json_str(g[i].vm.name));
+		json_object_object_add(r, "uuid", cli_json_str(g[i].vm.uuid));
+		json_object_object_add(r, "cid", g[i].vm.cid >= 0 ?
+		    json_object_new_int64(g[i].vm.cid) : NULL);
 		/* Known only for what runs: a shut-off domain's XML is not
 		 * read. */
-		printf(", \"vsock\": %s, \"state\": ", !g[i].vm.active ?
-		    "null" : g[i].vm.has_vsock ? "true" : "false");
-		cli_json_string(stdout, g[i].vm.state);
-		printf(", \"active\": %s, \"id\": ",
-		    g[i].vm.active ? "true" : "false");
-		if (g[i].vm.active)
-			printf("%d", g[i].vm.id);
-		else
-			printf("null");
-		printf(", \"first_seen\": ");
-		cli_json_time(stdout, g[i].first_seen);
-		printf(", \"last_seen\": ");
-		cli_json_time(stdout, g[i].last_seen);
-		printf("}");
+		json_object_object_add(r, "vsock", g[i].vm.active ?
+		    json_object_new_boolean(g[i].vm.has_vsock) : NULL);
+		json_object_object_add(r, "state", cli_json_str(g[i].vm.state));
+		json_object_object_add(r, "active",
+		    json_object_new_boolean(g[i].vm.active));
+		json_object_object_add(r, "id", g[i].vm.active ?
+		    json_object_new_int(g[i].vm.id) : NULL);
+		json_object_object_add(r, "first_seen",
+		    cli_json_time(g[i].first_seen));
+		json_object_object_add(r, "last_seen",
+		    cli_json_time(g[i].last_seen));
+		json_object_array_add(a, r);
 	}
-	printf("%s]\n    }", any ? "\n      " : "");
+	json_object_object_add(o, "guests", a);
+	return o;
 }
 
 static const struct option list_opts[] = {
@@ -184,7 +129,8 @@ cmd_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 	const struct guest_env *one = NULL;
 	char path[4096], when[32], uri[1024], (*errors)[GUEST_ERROR_MAX] = NULL;
 	size_t nenvs = 0, ng, i;
-	bool all = false, json = false, cached = false, first = true;
+	json_object *doc = NULL, *jenvs = NULL;
+	bool all = false, json = false, cached = false;
 	int ch, r, rc = 0;
 
 	optind = 0;
@@ -281,9 +227,11 @@ cmd_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 		} else
 			guest_env_list_free(fresh, nfresh);
 	}
-	if (json)
-		printf("{\n  \"schema\": %d,\n  \"environments\": [\n",
-		    JSON_SCHEMA);
+	if (json) {
+		doc = cli_json_doc();
+		jenvs = json_object_new_array();
+		json_object_object_add(doc, "environments", jenvs);
+	}
 	for (i = 0; i < nenvs; i++) {
 		const struct guest_env *env = &envs[i];
 
@@ -313,16 +261,19 @@ cmd_list(struct cli *cli, const struct cmd_entry *c, int argc, char **argv)
 				rc = EXIT_STALE;
 		}
 		if (json)
-			print_json_env(env, errors[i][0] ? errors[i] : NULL, g,
-			    ng, all, first);
+			json_object_array_add(jenvs, json_env(env,
+			    errors[i][0] ? errors[i] : NULL, g, ng, all));
 		else
 			print_table(env, g, ng, all);
-		first = false;
 		guest_record_list_free(g, ng);
 	}
-	if (json)
-		printf("\n  ]\n}\n");
+	if (json) {
+		if (cli_json_print(doc, false) < 0)
+			rc = 1;
+		doc = NULL;
+	}
 out:
+	json_object_put(doc);
 	free(errors);
 	guest_env_list_free(envs, nenvs);
 	guest_inventory_close(inv);

@@ -121,17 +121,21 @@ cli_parse_num(const char *s, uint32_t *out)
 	return 0;
 }
 
-int
-cli_no_options(const struct cmd_entry *c, int argc, char **argv)
+/* --help, and --json ('j') when json is not NULL: -1 to go on, else the
+ * status to return. */
+static int
+simple_options(const struct cmd_entry *c, const struct option *opts,
+    int argc, char **argv, bool *json)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	int ch;
 
 	optind = 0;	/* 0: full reset, main parsed with "+" */
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, json != NULL ? "jh" : "h", opts,
+	    NULL)) != -1) {
+		if (ch == 'j' && json != NULL) {
+			*json = true;
+			continue;
+		}
 		if (ch == 'h') {
 			cmd_usage(c, stdout);
 			return 0;
@@ -140,6 +144,25 @@ cli_no_options(const struct cmd_entry *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	return -1;
+}
+
+int
+cli_no_options(const struct cmd_entry *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	return simple_options(c, opts, argc, argv, NULL);
+}
+
+int
+cli_json_only(const struct cmd_entry *c, const struct option *opts, int argc,
+    char **argv, bool *json)
+{
+	*json = false;
+	return simple_options(c, opts, argc, argv, json);
 }
 
 int

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <getopt.h>
 
+#include <json-c/json.h>
+
 #include "guest/session.h"
 #include "guest/target.h"
 #include "guest/transport.h"
@@ -121,10 +123,23 @@ int	cli_parse_seconds(const char *s, double max, int *ms);
 void	cli_client(struct cli *, const struct guest_target *t,
 	    struct guest_client *out);
 
-/* JSON: a string (null for NULL), a time in ms as RFC 3339 UTC (null
- * for 0). */
-void	cli_json_string(FILE *, const char *);
-void	cli_json_time(FILE *, int64_t ms);
+/* --json (json.c): a new document (an object with "schema"), a string
+ * (JSON null for NULL or ""), a time in ms as RFC 3339 UTC (null for 0); json-c
+ * takes NULL as null.  cli_json_print prints the document (pretty, or on
+ * one line) and frees it: 0, or -EIO when stdout failed. */
+#define CLI_JSON_SCHEMA	1
+json_object *cli_json_doc(void);
+json_object *cli_json_str(const char *);
+json_object *cli_json_time(int64_t ms);
+int	cli_json_print(json_object *doc, bool line);
+/* An environment as env list and list show it: env, name, uri,
+ * transport, default, refreshed. */
+struct guest_env;
+json_object *cli_json_env(const struct guest_env *);
+/* The options of a command whose only ones are --json and --help (opts,
+ * 'j' and 'h'): -1 to go on, with *json set, else the status to return. */
+int	cli_json_only(const struct cmd_entry *, const struct option *opts,
+	    int argc, char **argv, bool *json);
 
 /* A name as it may be printed: control characters escaped. */
 const char *cli_safe(const char *s, char *buf, size_t n);

@@ -27,6 +27,22 @@ check() {
 	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 
+# golden DESC FILE: $T/out is tests/inventory/FILE (the fixtures and
+# golden outputs).  GUEST_GOLDEN_UPDATE=1 writes FILE instead, for a
+# change of output that was meant: read its diff before committing it.
+FIX=$(cd "$(dirname "${BASH_SOURCE[0]}")/../inventory" && pwd)
+golden() {
+	if [ -n "${GUEST_GOLDEN_UPDATE:-}" ]; then
+		cp "$T/out" "$FIX/$2"
+		pass "$1 (written)"
+	elif diff -u "$FIX/$2" "$T/out" >"$T/diff"; then
+		pass "$1"
+	else
+		fail "$1"
+		cat "$T/diff"
+	fi
+}
+
 # expect_eq DESC WANT GOT
 expect_eq() {
 	if [ "$2" = "$3" ]; then

@@ -136,5 +136,17 @@ expect_eq "ENV CID PORT maps to vsock" "vsock:3:5000" "$("$GUEST" vsh 0 3 5000 -
 out=$(g info)
 expect_in "info: hostname" "hostname:  $(hostname)" "$out"
 expect_in "info: services" "services:  exec info" "$out"
+# --json: the same record, golden once what differs per machine and run
+# is replaced (each value checked against its source first).
+g info --json >"$T/info.json"
+expect_in "info --json: hostname" "\"hostname\": \"$(hostname)\"" "$(cat "$T/info.json")"
+expect_in "info --json: kernel" "\"kernel\": \"$(uname -srm)\"" "$(cat "$T/info.json")"
+expect_in "info --json: the agent's pid" "\"pid\": $AGENT_PID," "$(cat "$T/info.json")"
+expect_in "info --json: its uid" "\"uid\": $(id -u)," "$(cat "$T/info.json")"
+sed -e "s|$T|T|g" -e "s|\"$(hostname)\"|\"HOST\"|" -e "s|\"$(uname -srm)\"|\"KERNEL\"|" \
+    -e 's|"os": "[^"]*"|"os": "OS"|' -e 's|"uptime_seconds": [0-9]*|"uptime_seconds": N|' \
+    -e "s|\"pid\": $AGENT_PID,|\"pid\": N,|" -e "s|\"uid\": $(id -u),|\"uid\": N,|" \
+    -e 's|"guest-agent [^"]*"|"guest-agent VERSION"|' "$T/info.json" >"$T/out"
+golden "info --json: the documented schema" info.json.golden
 
 finish

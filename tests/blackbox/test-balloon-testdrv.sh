@@ -4,13 +4,8 @@
 # the page arithmetic, the floors, and the errors.  The real VM's side is
 # tests/libvirt/test-balloon.sh.
 . "$(dirname "$0")/lib.sh"
-FIX=$(cd "$(dirname "$0")/../inventory" && pwd)
 cp "$FIX/balloon-node.xml" "$T/node.xml"
 export LIBVIRT_DEFAULT_URI="test://$T/node.xml"
-golden() {
-	if diff -u "$FIX/$2" "$T/out" >"$T/diff"; then pass "$1"
-	else fail "$1"; cat "$T/diff"; fi
-}
 
 "$GUEST" balloon-stats bal >"$T/out"; rc=$?
 expect_eq "balloon-stats: status" 0 "$rc"
@@ -37,6 +32,10 @@ expect_eq "balloon NUM_PAGES: status" 0 "$rc"
 expect_in "balloon: Fuchsia's line" "Resizing memory balloon to 65536 pages" "$out"
 expect_in "balloon: before" "memory before: 512 MiB" "$out"
 expect_in "balloon: after, the target" "memory after:  256 MiB (the target" "$out"
+"$GUEST" balloon bal 65536 --json >"$T/out"
+golden "balloon --json: the record (no wait: after and reached null)" balloon.json.golden
+"$GUEST" balloon bal --target 384M --wait=5 --json >"$T/out"
+golden "balloon --wait --json: after and reached" balloon-wait.json.golden
 out=$("$GUEST" balloon bal --target 384M --wait=5); rc=$?
 expect_eq "--target --wait: status" 0 "$rc"
 expect_in "--target: its pages" "Resizing memory balloon to 32768 pages" "$out"

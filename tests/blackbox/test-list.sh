@@ -1,15 +1,10 @@
 # guest list, guest env and names, against libvirt's in-process test
 # driver (test:///ABS/PATH/node.xml: no daemon, state only per process).
 . "$(dirname "$0")/lib.sh"
-FIX=$(cd "$(dirname "$0")/../inventory" && pwd)
 cp "$FIX/node.xml" "$T/node.xml"
 export LIBVIRT_DEFAULT_URI="test://$T/node.xml"
 # Output with the temp dir and times made stable, for the golden files.
 norm() { sed -e "s|$T|T|g" -e 's/"20[0-9][0-9]-[0-9-]*T[0-9:]*Z"/"TIME"/g'; }
-golden() {
-	if diff -u "$FIX/$2" "$T/out" >"$T/diff"; then pass "$1"
-	else fail "$1"; cat "$T/diff"; fi
-}
 
 # The inventory's SQLite is in guest, its math functions from libm only
 # when called: no command loads libm at start (unit-libm-lazy checks the
@@ -84,6 +79,8 @@ expect_eq "env add says the number" "env:0 test://$T/node.xml" "$(cat "$T/out")"
 "$GUEST" env add "test://$T/one.xml" >/dev/null
 "$GUEST" env list | norm | tr -s ' ' >"$T/out"
 golden "env list" env-list.golden
+"$GUEST" env list --json | norm >"$T/out"
+golden "env list --json: the documented schema" env-list.json.golden
 expect_eq "env by name" "unix:$T/agents/web1.sock" \
     "$("$GUEST" vsh lab web1 --dry-run)"
 expect_eq "env by number" "vsock:3:9001" "$("$GUEST" vsh 1 web1 --dry-run)"

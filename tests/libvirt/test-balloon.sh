@@ -49,7 +49,7 @@ for pair in swap_in:swap-in swap_out:swap-out major_fault:major-faults \
 	    "$(awk -v t="$g:" '$1 == t { print $2 }' "$T/g")"
 done
 json=$("$GUEST" balloon-stats lab b1 --json)
-expect_in "--json: the guest" '{"guest": "b1", "env": 0, "swap_in": ' "$json"
+expect_in "--json: the guest" '{ "schema": 1, "guest": "b1", "env": 0, "swap_in": ' "$json"
 expect_in "--json: bytes" "\"total_memory\": $total" "$json"
 check "--json: last_update is a time" grep -Eq '"last_update": "20[0-9-]+T[0-9:]+Z"' <<<"$json"
 
@@ -149,11 +149,19 @@ expect_eq "--watch ends on SIGINT with 0" 0 "$rc"
 check "--watch: a header, then a row per period" \
     test "$(head -1 "$T/watch" | tr -s ' ')" = " free avail total caches actual rss swapin swapout majflt minflt" -a \
     "$(grep -c '^ *[0-9]' "$T/watch")" -ge 3
-n=$(timeout 20 "$GUEST" balloon-stats lab b1 --watch 1 --json 2>/dev/null | head -2 | grep -c '^{"guest": "b1"')
+n=$(timeout 20 "$GUEST" balloon-stats lab b1 --watch 1 --json 2>/dev/null | head -2 | grep -c '^{ "schema": 1, "guest": "b1"')
 expect_eq "--watch --json: one object per line" 2 "$n"
 
 "$GUEST" launch lab "$K" --initrd "$I" "${SMALL[@]}" --name off --persistent \
-    --detach >/dev/null
+    --detach --json >"$T/launch.json"
+# launch --detach --json: the record, golden once libvirt's UUID (checked
+# against virsh's) is replaced.
+u=$(virsh_ domuuid off | sed '/^$/d')
+check "launch --json: libvirt's UUID" grep -q "\"uuid\": \"$u\"" "$T/launch.json"
+sed "s/$u/UUID/" "$T/launch.json" >"$T/out"
+golden "launch --detach --json: the record" launch.json.golden
+one_line "launch --json without --detach" 2 "--json prints the launched VM's record: it goes with --detach" \
+    "$GUEST" launch lab "$K" --json
 "$GUEST" stop --force lab off >/dev/null 2>&1
 one_line "not running" 255 "off is shut off (env 0)" "$GUEST" balloon lab off 100
 one_line "not running: stats" 255 "off is shut off (env 0)" "$GUEST" balloon-stats lab off
