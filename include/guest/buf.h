@@ -18,10 +18,15 @@ struct guest_buf {
 	size_t	 max;	/* never grow past this */
 };
 
+/* An empty buffer that will never hold more than max bytes; it allocates
+ * nothing until data comes.  guest_buf_free releases the storage (the
+ * buffer is empty and usable again after); guest_buf_reset empties it and
+ * keeps the storage. */
 void	 guest_buf_init(struct guest_buf *, size_t max);
 void	 guest_buf_free(struct guest_buf *);
 void	 guest_buf_reset(struct guest_buf *);
 
+/* Bytes held. */
 static inline size_t
 guest_buf_used(const struct guest_buf *b)
 {
@@ -48,8 +53,11 @@ guest_buf_avail(const struct guest_buf *b)
 /* Make room for n more bytes at the end, moving or growing the storage;
  * *p points at the room.  -ENOBUFS if that would pass max. */
 int	 guest_buf_reserve(struct guest_buf *, size_t n, uint8_t **p);
+/* Count n bytes written into reserved room as held. */
 void	 guest_buf_commit(struct guest_buf *, size_t n);
+/* Drop n bytes from the front (at most what is held). */
 void	 guest_buf_consume(struct guest_buf *, size_t n);
+/* Copy n bytes onto the end: 0, or -ENOBUFS past max (nothing added). */
 int	 guest_buf_append(struct guest_buf *, const void *, size_t);
 
 /* read(2) up to n bytes (0: as much as fits) onto the end.  Returns bytes

@@ -22,6 +22,19 @@ expect_in "its flags point into the prefix it was installed in" "$P/" \
     "$(realpath -m "$(printf '%s\n' $flags | sed -n 's/^-I//p')")/"
 check "the headers are installed (not the host-only ones)" \
     test -f "$P/include/guest/vsh.h" -a ! -e "$P/include/guest/inventory.h"
+# The stability promise (docs/LIBGUEST.md): the functions and data the
+# installed library defines and its headers declare are those of
+# tests/libguest/api.txt, no fewer (one went away: a break) and no more (a
+# new one is a promise too: added there on purpose).
+for s in $(nm -g --defined-only "$P/lib/libguest.a" | awk '$2 ~ /^[TDRB]$/ { print $3 }' | sort -u); do
+	grep -qw -- "$s" "$P"/include/guest/*.h && echo "$s"
+done >"$T/api.txt"
+if diff -u "$SRC/tests/libguest/api.txt" "$T/api.txt" >"$T/api.diff"; then
+	pass "the public API is tests/libguest/api.txt ($(wc -l <"$T/api.txt") names)"
+else
+	fail "the public API is tests/libguest/api.txt ('-': gone, a break; '+': new, add it on purpose)"
+	grep '^[-+][a-z]' "$T/api.diff"
+fi
 for ex in vsock-echo guest-run; do
 	if cc -Wall -Wextra -Werror -o "$T/$ex" "$SRC/docs/examples/$ex.c" \
 	    $flags 2>"$T/cc.log"; then
