@@ -94,7 +94,7 @@ expect_eq "a CID nobody has: status" 255 "$rc"
 expect_eq "a CID nobody has: why" "guest: vsh: cannot connect to vsock:7:9001: no VM with CID 7 (is it running, with a vsock device?)" "$err"
 out=$(guest list)
 expect_in "guest list: L2 with the CID libvirt gave it" "l2" "$out"
-cid=$(guest list --json | tr '{' '\n' | sed -n 's/.*"name": "l2".*"cid": \([0-9]*\).*/\1/p')
+cid=$(guest list --json | tr -d '\n' | tr '{' '\n' | sed -n 's/.*"name": "l2".*"cid": \([0-9]*\).*/\1/p')
 expect_eq "guest list --json: L2's CID" 3 "$cid"
 expect_eq "libvirt's XML agrees" 3 \
     "$(virsh -q -c qemu:///system dumpxml l2 | sed -n "s/.*<cid auto='yes' address='\([0-9]*\)'.*/\1/p")"
