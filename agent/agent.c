@@ -644,16 +644,16 @@ spare_start(const sigset_t *oldmask, int sfd)
 		return;
 	/* The process that served last, its pages the warmest. */
 	while (n_idle > 0) {
-		struct proc *p = &idle[--n_idle];
+		struct proc *ip = &idle[--n_idle];
 
-		if (send_spare(p->fd) == 0) {
+		if (send_spare(ip->fd) == 0) {
 			agent_debug("session process %d is the spare again",
-			    (int)p->pid);
-			spare_pid = p->pid;
-			spare_fd = p->fd;
+			    (int)ip->pid);
+			spare_pid = ip->pid;
+			spare_fd = ip->fd;
 			return;
 		}
-		close(p->fd);		/* gone meanwhile */
+		close(ip->fd);		/* gone meanwhile */
 	}
 	if (n_sessions >= MAX_SESSIONS)
 		return;
