@@ -1,7 +1,8 @@
 /*
- * timeit: run commands side by side, interleaved round by round so the
- * machine's noise falls on all of them alike, and print the median, 10th
- * and 90th percentile wall time of each.
+ * timeit: run commands side by side, interleaved round by round (each
+ * round starting with the next command) so the machine's noise falls on
+ * all of them alike, and print the median, 10th and 90th percentile wall
+ * time of each.
  *
  *   timeit [-n RUNS] [-w WARMUP] [-t SECONDS] -- CMD ARGS... [::: CMD ARGS...]...
  *
@@ -106,12 +107,17 @@ main(int argc, char **argv)
 		}
 	for (c = 0; c < n; c++)
 		t[c] = calloc((size_t)runs, sizeof(double));
+	/* Each round starts one command further on, so that none always
+	 * runs right after the same one (and pays for what it left behind:
+	 * memory being freed, a daemon's child still exiting). */
 	for (r = 0; r < warm; r++)
-		for (c = 0; c < n; c++)
-			run(cmds[c]);
+		for (i = 0; i < n; i++)
+			run(cmds[(r + i) % n]);
 	for (r = 0; r < runs; r++)
-		for (c = 0; c < n; c++)
+		for (i = 0; i < n; i++) {
+			c = (r + i) % n;
 			t[c][r] = run(cmds[c]);
+		}
 	for (c = 0; c < n; c++) {
 		qsort(t[c], (size_t)runs, sizeof(double), cmp);
 		printf("%.0f %.0f %.0f", t[c][runs / 2], t[c][runs / 10],
