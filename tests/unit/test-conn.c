@@ -3,13 +3,16 @@
  * Data arrive intact and in order, through partial writes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -149,6 +152,66 @@ test_cap_in_force(void **state)
 	close(sv[1]);
 }
 
+/* File pages spliced to a peer that has gone: the flush fails with EPIPE
+ * and the program lives, whether it ignores SIGPIPE or not (splice has no
+ * MSG_NOSIGNAL), with no SIGPIPE left pending.  In a child, so that a
+ * failure kills only it. */
+static int
+splice_to_gone_peer(bool ignore)
+{
+	struct guest_conn a;
+	char path[] = "/tmp/test-conn.XXXXXX";
+	static uint8_t payload[GUEST_DATA_CHUNK];
+	sigset_t pending;
+	bool busy = false;
+	int sv[2], fd, r, small = 4096;
+
+	if (ignore)
+		signal(SIGPIPE, SIG_IGN);
+	if ((fd = mkstemp(path)) < 0 ||
+	    write(fd, payload, sizeof payload) != (ssize_t)sizeof payload)
+		return 10;
+	unlink(path);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
+		return 11;
+	/* A small buffer: the header goes, the pages wait for room; then
+	 * the peer goes, and the next flush is a splice into nothing. */
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	guest_conn_init(&a, sv[0]);
+	guest_conn_established(&a);
+	if (guest_conn_send_file_data(&a, 1, payload, sizeof payload, &busy,
+	    fd, 0) < 0)
+		return 12;
+	if (guest_conn_flush(&a) != -EAGAIN || a.txq[a.tx_head].sent == 0)
+		return 13;
+	close(sv[1]);
+	r = guest_conn_flush(&a);
+	if (r != -EPIPE)
+		return 14;
+	sigpending(&pending);
+	if (sigismember(&pending, SIGPIPE))
+		return 15;
+	guest_conn_close(&a);
+	close(fd);
+	return 0;
+}
+
+static void
+test_splice_peer_gone(void **state)
+{
+	int ignore, st;
+	pid_t pid;
+
+	(void)state;
+	for (ignore = 0; ignore < 2; ignore++) {
+		if ((pid = fork()) == 0)
+			_exit(splice_to_gone_peer(ignore));
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));	/* not killed by SIGPIPE */
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -157,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_queue_bounds),
 		cmocka_unit_test(test_eof_and_deadline),
 		cmocka_unit_test(test_cap_in_force),
+		cmocka_unit_test(test_splice_peer_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
