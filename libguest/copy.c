@@ -7,9 +7,11 @@
  * they were read into; runs of zeros in sparse files as FileHole.
  *
  * The receiver writes each file to a temp beside its destination, made
- * O_CREAT|O_EXCL|O_NOFOLLOW under a name nobody can guess, checks size
- * and checksum, fsyncs, renames it over the destination, fsyncs the
- * directory, and only then answers.  Every name from the wire is one
+ * O_CREAT|O_EXCL|O_NOFOLLOW under a random name (one taken by someone
+ * else only means another draw), checks size and checksum, fsyncs,
+ * renames it over the destination, fsyncs the directory, and only then
+ * answers; answers wait until all that was read is handled, so that one
+ * fsync of a directory serves all the files just renamed into it.  Every name from the wire is one
  * checked component, opened beneath the destination with O_NOFOLLOW, so a
  * link in the tree is never followed and never written through.
  */
@@ -714,8 +716,10 @@ send_item(struct sender *s, const struct item *it, uint32_t id)
 		fh.error = why;
 		return queue(s, &m);
 	}
-	(void)fcntl(fd, F_SETFL, O_RDONLY);
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* (O_NONBLOCK, there for the open, does nothing to a regular
+	 * file's reads.) */
+	if (st.st_size > GUEST_DATA_CHUNK)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	fh.kind = GUEST__V1__FILE_KIND__FILE_REGULAR;
 	fh.size = (uint64_t)st.st_size;
 	if ((r = queue(s, &m)) == 0)
@@ -828,6 +832,9 @@ struct receiver {
 	struct dirfix		*fix;
 	size_t			 nfix;
 	uint64_t		 last_progress;
+	int			 dirty;		/* renamed into, not yet synced */
+	long			 pid;
+	uint64_t		 tmp_key;	/* temps: random, counted up */
 	/* The regular file being received. */
 	bool			 active;
 	uint32_t		 id;
@@ -835,8 +842,11 @@ struct receiver {
 	char			*name;		/* final component */
 	int			 fd, parentfd;
 	char			 tmp[64];
+	mode_t			 tmp_mode;	/* as created */
 	uint64_t		 size, got;
 	bool			 unknown;
+	bool			 tail_hole;	/* ends in a hole so far */
+	bool			 dest_existed;	/* at its header */
 	struct guest_sum	 h;
 	int			 err;		/* first failure, errno */
 	char			 why[400];
@@ -846,11 +856,49 @@ struct receiver {
 	gid_t			 gid;
 };
 
+/*
+ * A rename is durable once its directory is synced, and an answer says
+ * it is.  Answers wait in the send queue (they go out when the receiver
+ * has read all it has, or the queue is full), and the directory they
+ * renamed into is synced once before they go rather than once per file.
+ */
+static void
+sync_dir(struct receiver *r)
+{
+	if (r->dirty >= 0)
+		(void)fsync(r->dirty);
+	r->dirty = -1;
+}
+
+static void
+renamed_in(struct receiver *r, int dirfd)
+{
+	if (r->dirty != dirfd)
+		sync_dir(r);
+	r->dirty = dirfd;
+}
+
+/* Send the queued answers (waiting for room when wait). */
+static int
+answer(struct receiver *r, bool wait)
+{
+	int rc;
+
+	sync_dir(r);
+	rc = wait ? guest_conn_flush_until(r->c, guest_now_ms() + IDLE_MS) :
+	    guest_conn_flush(r->c);
+	if (rc < 0 && rc != -EAGAIN)
+		return broken(r->c, rc, r->e);
+	return 0;
+}
+
 static void
 stack_pop(struct receiver *r, int depth)
 {
 	while (r->depth > depth) {
 		r->depth--;
+		if (r->stack_fd[r->depth] == r->dirty)
+			sync_dir(r);
 		close(r->stack_fd[r->depth]);
 		free(r->stack_name[r->depth]);
 	}
@@ -927,14 +975,10 @@ send_result(struct receiver *r, uint32_t id, const char *path, int err,
 	}
 	m.body_case = GUEST__V1__MESSAGE__BODY_FILE_RESULT;
 	m.file_result = &fr;
-	if (!guest_conn_tx_room(r->c, 1) &&
-	    (rc = guest_conn_flush_until(r->c, guest_now_ms() + IDLE_MS)) < 0)
-		return broken(r->c, rc, r->e);
+	if (!guest_conn_tx_room(r->c, 1) && (rc = answer(r, true)) < 0)
+		return rc;
 	if ((rc = guest_conn_send(r->c, &m)) < 0)
 		return guest_error_set(r->e, rc, "%s", strerror(-rc));
-	rc = guest_conn_flush(r->c);
-	if (rc < 0 && rc != -EAGAIN)
-		return broken(r->c, rc, r->e);
 	return 0;
 }
 
@@ -942,12 +986,16 @@ send_result(struct receiver *r, uint32_t id, const char *path, int err,
  * directory is; so are FIFOs, devices and sockets, which are refused
  * without being opened. */
 static int
-in_the_way(int dirfd, const char *name, char *why, size_t n)
+in_the_way(int dirfd, const char *name, char *why, size_t n, bool *exists)
 {
 	struct stat st;
 
+	if (exists != NULL)
+		*exists = false;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
+	if (exists != NULL)
+		*exists = true;
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(why, n, "is a directory");
 		return -EISDIR;
@@ -971,9 +1019,9 @@ final_mode(struct receiver *r, mode_t mode)
 
 /* A temp beside the destination: unpredictable, never an existing file. */
 static int
-make_temp(struct receiver *r, int dirfd, bool link, const char *target)
+make_temp(struct receiver *r, int dirfd, bool link, const char *target,
+    mode_t mode)
 {
-	uint64_t rnd;
 	char dir[PATH_MAX];
 	int i, fd;
 
@@ -981,16 +1029,21 @@ make_temp(struct receiver *r, int dirfd, bool link, const char *target)
 	journal_add(r->o->journal, dir, r->journal_last,
 	    sizeof r->journal_last);
 	for (i = 0; i < 16; i++) {
-		if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-			return -EIO;
+		/* 64 random bits, drawn once a copy and counted up for each
+		 * temp; a name someone took first draws them again. */
+		if (r->tmp_key == 0 || i > 0)
+			if (getrandom(&r->tmp_key, sizeof r->tmp_key, 0) !=
+			    sizeof r->tmp_key)
+				return -EIO;
+		r->tmp_key++;
 		snprintf(r->tmp, sizeof r->tmp, GUEST_COPY_TMP_PREFIX
-		    "%ld.%016llx~", (long)getpid(), (unsigned long long)rnd);
+		    "%ld.%016llx~", r->pid, (unsigned long long)r->tmp_key);
 		if (link) {
 			if (symlinkat(target, dirfd, r->tmp) == 0)
 				return 0;
 		} else {
 			fd = openat(dirfd, r->tmp, O_WRONLY | O_CREAT | O_EXCL |
-			    O_NOFOLLOW | O_CLOEXEC, 0600);
+			    O_NOFOLLOW | O_CLOEXEC, mode);
 			if (fd >= 0)
 				return fd;
 		}
@@ -1235,9 +1288,10 @@ on_header(struct receiver *r, const FileHeader *fh)
 		break;
 	case GUEST__V1__FILE_KIND__FILE_SYMLINK:
 		r->parentfd = pfd;
-		if ((err = -in_the_way(pfd, comp[k - 1], why, sizeof why)) == 0 &&
+		if ((err = -in_the_way(pfd, comp[k - 1], why, sizeof why,
+		    NULL)) == 0 &&
 		    (err = -make_temp(r, pfd, true, fh->target ? fh->target :
-		    "")) == 0) {
+		    "", 0)) == 0) {
 			if (r->o->owner && r->root)
 				(void)!fchownat(pfd, r->tmp, fh->uid, fh->gid,
 				    AT_SYMLINK_NOFOLLOW);
@@ -1253,7 +1307,7 @@ on_header(struct receiver *r, const FileHeader *fh)
 				err = errno;
 			else {
 				r->tmp[0] = '\0';
-				(void)fsync(pfd);
+				renamed_in(r, pfd);
 			}
 		}
 		if (r->tmp[0] != '\0')
@@ -1285,11 +1339,19 @@ on_header(struct receiver *r, const FileHeader *fh)
 			r->fd = STDOUT_FILENO;
 			break;
 		}
-		if ((err = -in_the_way(pfd, r->name, why, sizeof why)) != 0) {
+		if ((err = -in_the_way(pfd, r->name, why, sizeof why,
+		    &r->dest_existed)) != 0) {
 			entry_fail(r, err, "%s", why);
 			break;
 		}
-		if ((r->fd = make_temp(r, pfd, false, NULL)) < 0) {
+		/* Made with its final mode where that is no more open than
+		 * 0755 and the umask leaves it whole (one fchmod less);
+		 * otherwise 0600 until it is complete. */
+		r->tmp_mode = final_mode(r, r->mode);
+		if ((r->o->owner && r->root) || (r->tmp_mode & ~0755u) != 0 ||
+		    (r->tmp_mode & r->umask) != 0)
+			r->tmp_mode = 0600;
+		if ((r->fd = make_temp(r, pfd, false, NULL, r->tmp_mode)) < 0) {
 			err = -r->fd;
 			r->fd = -1;
 			r->tmp[0] = '\0';
@@ -1322,6 +1384,7 @@ on_bytes(struct receiver *r, const uint8_t *data, uint64_t len)
 	r->got += len;
 	if (r->err != 0)
 		return 0;
+	r->tail_hole = data == NULL && len > 0;
 	if (data == NULL) {		/* a hole */
 		guest_sum_zeros(&r->h, len);
 		for (left = r->stream ? len : 0; left > 0; left -= k) {
@@ -1357,13 +1420,32 @@ on_bytes(struct receiver *r, const uint8_t *data, uint64_t len)
 	return 0;
 }
 
+/* Rename the temp over the destination, unless something there is in
+ * the way.  Where nothing was at the header (the usual case), a rename
+ * that cannot replace needs no second look; if something has come since
+ * or the file system cannot do that, look and rename. */
+static void
+put_in_place(struct receiver *r)
+{
+	int err;
+
+	if (!r->dest_existed && renameat2(r->parentfd, r->tmp, r->parentfd,
+	    r->name, RENAME_NOREPLACE) == 0)
+		return;
+	if ((err = -in_the_way(r->parentfd, r->name, r->why,
+	    sizeof r->why, NULL)) != 0)
+		r->err = err;
+	else if (renameat(r->parentfd, r->tmp, r->parentfd, r->name) < 0)
+		entry_fail(r, errno, "rename: %s", strerror(errno));
+}
+
 static int
 on_end(struct receiver *r, const Guest__V1__FileEnd *fe)
 {
 	uint8_t sum[GUEST_SUM_LEN];
 	struct timespec ts[2];
 	char dpath[PATH_MAX];
-	int rc, err;
+	int rc;
 
 	if (!r->active || fe->id != r->id)
 		return guest_error_set(r->e, -EPROTO, "protocol error: an end "
@@ -1379,12 +1461,13 @@ on_end(struct receiver *r, const Guest__V1__FileEnd *fe)
 		    "kept");
 	if (r->err == 0 && !r->stream) {
 		/* Sparse to the end: the size comes from truncate. */
-		if (ftruncate(r->fd, (off_t)r->got) < 0)
+		if (r->tail_hole && ftruncate(r->fd, (off_t)r->got) < 0)
 			entry_fail(r, errno, "truncate: %s", strerror(errno));
 		if (r->o->owner && r->root &&
 		    fchown(r->fd, r->uid, r->gid) < 0)
 			entry_fail(r, errno, "chown: %s", strerror(errno));
-		if (fchmod(r->fd, final_mode(r, r->mode)) < 0)
+		if (r->tmp_mode != final_mode(r, r->mode) &&
+		    fchmod(r->fd, final_mode(r, r->mode)) < 0)
 			entry_fail(r, errno, "chmod: %s", strerror(errno));
 		if (r->o->preserve) {
 			ts[0].tv_sec = 0;
@@ -1396,16 +1479,11 @@ on_end(struct receiver *r, const Guest__V1__FileEnd *fe)
 		}
 		if (r->err == 0 && fsync(r->fd) < 0)
 			entry_fail(r, errno, "fsync: %s", strerror(errno));
-		if (r->err == 0 &&
-		    (err = -in_the_way(r->parentfd, r->name, r->why,
-		    sizeof r->why)) != 0)
-			r->err = err;
-		if (r->err == 0 &&
-		    renameat(r->parentfd, r->tmp, r->parentfd, r->name) < 0)
-			entry_fail(r, errno, "rename: %s", strerror(errno));
+		if (r->err == 0)
+			put_in_place(r);
 		if (r->err == 0) {
 			r->tmp[0] = '\0';
-			(void)fsync(r->parentfd);
+			renamed_in(r, r->parentfd);
 		}
 	}
 	rc = send_result(r, r->id, r->name == NULL ? r->path :
@@ -1505,8 +1583,9 @@ copy_done(struct receiver *r)
 	cd.bytes = r->p.bytes;
 	m.body_case = GUEST__V1__MESSAGE__BODY_COPY_DONE;
 	m.copy_done = &cd;
-	if ((rc = guest_conn_flush_until(r->c, guest_now_ms() + IDLE_MS)) < 0 ||
-	    (rc = guest_conn_send(r->c, &m)) < 0 ||
+	if ((rc = answer(r, true)) < 0)
+		return rc;
+	if ((rc = guest_conn_send(r->c, &m)) < 0 ||
 	    (rc = guest_conn_flush_until(r->c, guest_now_ms() + IDLE_MS)) < 0)
 		return broken(r->c, rc, r->e);
 	return 0;
@@ -1517,7 +1596,8 @@ guest_copy_recv(struct guest_conn *c, const char *dest, uint32_t nsources,
     const struct guest_copy_opts *o, const struct guest_copy_cb *cb,
     struct guest_copy_progress *out, struct guest_error *e)
 {
-	struct receiver r = { .c = c, .o = o, .cb = cb, .e = e, .fd = -1 };
+	struct receiver r = { .c = c, .o = o, .cb = cb, .e = e, .fd = -1,
+	    .dirty = -1 };
 	struct guest_msg m = { 0 };
 	size_t i;
 	int rc;
@@ -1525,15 +1605,14 @@ guest_copy_recv(struct guest_conn *c, const char *dest, uint32_t nsources,
 	r.umask = umask(0);
 	umask(r.umask);
 	r.root = geteuid() == 0;
+	r.pid = (long)getpid();
 	if ((rc = recv_setup(&r, dest, nsources, e)) < 0)
 		goto out;
 	(void)guest_set_nonblock(c->fd, 1);
 	for (;;) {
-		rc = guest_conn_flush(c);
-		if (rc < 0 && rc != -EAGAIN) {
-			rc = broken(c, rc, e);
+		/* Answers go once all that was read is handled. */
+		if (!guest_conn_has_frame(c) && (rc = answer(&r, false)) < 0)
 			break;
-		}
 		if ((rc = guest_conn_recv_until(c, &m, guest_now_ms() +
 		    IDLE_MS)) < 0) {
 			rc = rc == -EBADMSG || rc == -EMSGSIZE ?

@@ -43,6 +43,22 @@ check "sparse: holes kept (under 1 MiB on disk)" \
     test "$(du -k "$D/src/sparse" | cut -f1)" -lt 1024
 check "sparse: content" cmp "$S/sparse" "$T/back/src/sparse"
 
+# Modes, with and without -p: a temp made with its final mode where that
+# is safe (no more open than 0755, left whole by the umask), else 0600 and
+# chmod at the end; setuid dropped unless --owner as root.
+if [ "$(umask)" = 0022 ]; then
+	mkdir -p "$T/modes" "$D/modes" "$D/modes-p"
+	for m in 600 644 755 777 4755 640; do
+		echo "$m" >"$T/modes/m$m"; chmod "$m" "$T/modes/m$m"
+	done
+	g cp -q "$T/modes"/m* ":$D/modes/"
+	g cp -q -p "$T/modes"/m* ":$D/modes-p/"
+	expect_eq "modes without -p (umask 022)" "600 644 755 755 755 640" \
+	    "$(for m in 600 644 755 777 4755 640; do stat -c %a "$D/modes/m$m"; done | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "modes with -p" "600 644 755 777 755 640" \
+	    "$(for m in 600 644 755 777 4755 640; do stat -c %a "$D/modes-p/m$m"; done | tr '\n' ' ' | sed 's/ $//')"
+fi
+
 # Destination rules, as cp and scp.
 g cp -q "$S/one" ":$D/renamed"
 check "file to a new name" cmp "$S/one" "$D/renamed"
