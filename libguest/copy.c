@@ -11,9 +11,10 @@
  * else only means another draw), checks size and checksum, fsyncs,
  * renames it over the destination, fsyncs the directory, and only then
  * answers; answers wait until all that was read is handled, so that one
- * fsync of a directory serves all the files just renamed into it.  Every name from the wire is one
- * checked component, opened beneath the destination with O_NOFOLLOW, so a
- * link in the tree is never followed and never written through.
+ * fsync of a directory serves all the files just renamed into it.  Every
+ * name from the wire is one checked component, opened beneath the
+ * destination with O_NOFOLLOW, so a link in the tree is never followed
+ * and never written through.
  */
 #include <dirent.h>
 #include <errno.h>
