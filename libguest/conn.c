@@ -153,12 +153,15 @@ pipe_ready(struct guest_conn *c)
 
 int
 guest_conn_send_file_data(struct guest_conn *c, uint32_t stream,
-    const uint8_t *payload, size_t n, bool *busy, int fd, off_t off)
+    const uint8_t *payload, size_t n, bool *busy, int fd, off_t off,
+    size_t *from)
 {
 	struct guest_tx *t;
+	bool refused = false;
 	ssize_t m;
 	int r;
 
+	*from = 0;
 	if ((r = guest_conn_send_data(c, stream, payload, n, busy)) < 0)
 		return r;
 	if (c->no_splice || !pipe_ready(c))
@@ -172,12 +175,15 @@ guest_conn_send_file_data(struct guest_conn *c, uint32_t stream,
 		if (m < 0 && errno == EINTR)
 			continue;
 		if (m < 0 && errno != EAGAIN)
-			c->no_splice = true;	/* this file system cannot */
+			refused = true;		/* this file system cannot */
 		if (m <= 0)
 			break;
 		t->piped += (size_t)m;
 	}
-	return 0;
+	/* Until the socket has taken pipe pages, it may refuse them, and
+	 * then the whole payload goes instead. */
+	*from = c->splice_ok ? t->piped : 0;
+	return refused ? 1 : 0;
 }
 
 /* Throw away the entry's bytes still in the pipe (it will send them
@@ -220,9 +226,11 @@ flush_piped_sig(struct guest_conn *c, struct guest_tx *t)
 			continue;
 		if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return -EAGAIN;
-		if (m < 0 && (errno == EINVAL || errno == EOPNOTSUPP ||
-		    errno == ENOSYS)) {
-			c->no_splice = true;	/* this socket cannot */
+		/* This socket cannot; once it has, payloads past what was
+		 * piped may not hold the bytes (send_file_data's *from). */
+		if (m < 0 && !c->splice_ok && (errno == EINVAL ||
+		    errno == EOPNOTSUPP || errno == ENOSYS)) {
+			c->no_splice = true;
 			continue;
 		}
 		if (m < 0)
@@ -230,6 +238,7 @@ flush_piped_sig(struct guest_conn *c, struct guest_tx *t)
 		if (m == 0)
 			return -EIO;
 		t->sent += (size_t)m;
+		c->splice_ok = true;
 	}
 	return 0;
 }

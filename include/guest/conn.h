@@ -40,6 +40,7 @@ struct guest_conn {
 	bool		 eof;		/* peer closed its sending side */
 	int		 pipe[2];	/* file pages on their way, or -1 */
 	bool		 no_splice;	/* the socket or a file refused it */
+	bool		 splice_ok;	/* the socket has taken pipe pages */
 };
 
 void	guest_conn_init(struct guest_conn *, int fd);
@@ -57,12 +58,23 @@ int	guest_conn_send(struct guest_conn *, const GuestMessage *);
  * out, and the caller must not touch payload until then. */
 int	guest_conn_send_data(struct guest_conn *, uint32_t stream,
 	    const uint8_t *payload, size_t n, bool *busy);
-/* The same, for payload bytes that were read from fd at off: the
- * connection moves them from the file with splice(2), without copying
- * them into the socket, wherever the kernel allows, and from payload
- * otherwise (so payload must hold the bytes either way). */
+/* The same, for the n bytes of fd at off: the connection moves them
+ * from the file with splice(2), without copying them into the socket,
+ * wherever the kernel allows, and from payload otherwise.  *from says
+ * where payload must hold the file's bytes before the next flush: n
+ * when every byte is in the pipe and the socket is known to take pipe
+ * pages (payload is then never read), else the first byte that may go
+ * from payload (0 until the socket has taken a splice).  1 when fd
+ * refused splice (its next bytes are better sent with send_data). */
 int	guest_conn_send_file_data(struct guest_conn *, uint32_t stream,
-	    const uint8_t *payload, size_t n, bool *busy, int fd, off_t off);
+	    const uint8_t *payload, size_t n, bool *busy, int fd, off_t off,
+	    size_t *from);
+/* Whether file data is still worth giving to send_file_data. */
+static inline bool
+guest_conn_splicing(const struct guest_conn *c)
+{
+	return !c->no_splice;
+}
 /* Data may fill half the queue; the rest is kept for control messages,
  * so a credit or a signal always finds a place. */
 static inline bool

@@ -164,6 +164,7 @@ splice_to_gone_peer(bool ignore)
 	static uint8_t payload[GUEST_DATA_CHUNK];
 	sigset_t pending;
 	bool busy = false;
+	size_t from;
 	int sv[2], fd, r, small = 4096;
 
 	if (ignore)
@@ -180,7 +181,7 @@ splice_to_gone_peer(bool ignore)
 	guest_conn_init(&a, sv[0]);
 	guest_conn_established(&a);
 	if (guest_conn_send_file_data(&a, 1, payload, sizeof payload, &busy,
-	    fd, 0) < 0)
+	    fd, 0, &from) != 0 || from != 0)
 		return 12;
 	if (guest_conn_flush(&a) != -EAGAIN || a.txq[a.tx_head].sent == 0)
 		return 13;
@@ -194,6 +195,102 @@ splice_to_gone_peer(bool ignore)
 	guest_conn_close(&a);
 	close(fd);
 	return 0;
+}
+
+/* Drain a into b until every queued entry is out; the Data payloads
+ * received are appended at *out. */
+static void
+drain(struct guest_conn *a, struct guest_conn *b, uint8_t **out)
+{
+	struct guest_msg got;
+	int r;
+
+	for (;;) {
+		r = guest_conn_flush(a);
+		assert_true(r == 0 || r == -EAGAIN);
+		(void)guest_conn_fill(b);
+		while ((r = guest_conn_next(b, &got)) == 1) {
+			assert_int_equal(got.type,
+			    GUEST__V1__MESSAGE__BODY_DATA);
+			memcpy(*out, got.data, got.len);
+			*out += got.len;
+			guest_msg_clear(&got);
+		}
+		assert_true(r >= 0);
+		if (a->tx_count == 0 && !guest_conn_has_frame(b) &&
+		    guest_buf_used(&b->rx) == 0)
+			break;
+	}
+}
+
+/* File data by splice: until the socket has taken pipe pages the whole
+ * payload must hold the bytes (from 0); after that only what the pipe
+ * did not take (from = piped), and the bytes before it are never read
+ * from payload: here they are garbage, and what arrives is the file. */
+static void
+test_splice_from(void **state)
+{
+	enum { N = 8, LEN = 200 * 1024 };
+	struct guest_conn a, b;
+	char path[] = "/tmp/test-conn.XXXXXX";
+	uint8_t *file = malloc((size_t)N * LEN), *got = malloc((size_t)N * LEN);
+	uint8_t *pay[N], *at = got;
+	bool busy[N] = { false }, partial = false;
+	size_t i, from[N];
+	int sv[2], fd;
+
+	(void)state;
+	assert_non_null(file);
+	assert_non_null(got);
+	for (i = 0; i < (size_t)N * LEN; i++)
+		file[i] = (uint8_t)(i * 2654435761u >> 11);
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, file, (size_t)N * LEN), N * LEN);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	guest_conn_init(&a, sv[0]);
+	guest_conn_init(&b, sv[1]);
+	guest_conn_established(&a);
+	guest_conn_established(&b);
+
+	/* The first chunk: the socket has not taken a splice yet. */
+	pay[0] = malloc(LEN);
+	assert_int_equal(guest_conn_send_file_data(&a, 1, pay[0], LEN,
+	    &busy[0], fd, 0, &from[0]), 0);
+	assert_int_equal(from[0], 0);
+	memcpy(pay[0], file, LEN);
+	drain(&a, &b, &at);
+	assert_true(a.splice_ok);
+
+	/* Seven more queued before any flush: the 1 MiB pipe takes five
+	 * and part of the sixth; the rest must come from payload. */
+	for (i = 1; i < N; i++) {
+		pay[i] = malloc(LEN);
+		memset(pay[i], 0xee, LEN);
+		assert_int_equal(guest_conn_send_file_data(&a, 1, pay[i], LEN,
+		    &busy[i], fd, (off_t)(i * LEN), &from[i]), 0);
+		assert_true(from[i] <= LEN);
+		if (from[i] > 0 && from[i] < LEN)
+			partial = true;
+		memcpy(pay[i] + from[i], file + i * LEN + from[i],
+		    LEN - from[i]);
+	}
+	assert_int_equal(from[1], LEN);		/* all in the pipe */
+	assert_true(partial || from[N - 1] == 0);
+	assert_int_equal(from[N - 1] < LEN, true);
+	drain(&a, &b, &at);
+	assert_int_equal((size_t)(at - got), (size_t)N * LEN);
+	assert_memory_equal(got, file, (size_t)N * LEN);
+	for (i = 0; i < N; i++) {
+		assert_false(busy[i]);
+		free(pay[i]);
+	}
+	guest_conn_close(&a);
+	guest_conn_close(&b);
+	close(fd);
+	free(file);
+	free(got);
 }
 
 static void
@@ -221,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_eof_and_deadline),
 		cmocka_unit_test(test_cap_in_force),
 		cmocka_unit_test(test_splice_peer_gone),
+		cmocka_unit_test(test_splice_from),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
