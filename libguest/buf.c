@@ -60,6 +60,7 @@ guest_buf_reserve(struct guest_buf *b, size_t n, uint8_t **p)
 	phase = PHASE(b->off);
 	if (b->off > phase) {
 		memmove(b->data + phase, b->data + b->off, used);
+		b->slid += used;
 		b->off = phase;
 		b->len = phase + used;
 		if (b->cap - b->len >= n) {

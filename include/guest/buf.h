@@ -16,6 +16,7 @@ struct guest_buf {
 	size_t	 len;	/* end of data */
 	size_t	 cap;	/* allocated */
 	size_t	 max;	/* never grow past this */
+	uint64_t slid;	/* bytes moved to the front, ever */
 };
 
 /* An empty buffer that will never hold more than max bytes; it allocates

@@ -19,6 +19,25 @@
 #include "guest/conn.h"
 #include "guest/util.h"
 
+/* Two connections over a socketpair, handshake done; bufsz > 0 sets
+ * the sender's SNDBUF and the receiver's RCVBUF. */
+static void
+conn_pair(struct guest_conn *a, struct guest_conn *b, int bufsz)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	if (bufsz > 0) {
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+	}
+	guest_conn_init(a, sv[0]);
+	guest_conn_init(b, sv[1]);
+	guest_conn_established(a);
+	guest_conn_established(b);
+}
+
 static void
 test_order_and_partial_writes(void **state)
 {
@@ -29,17 +48,10 @@ test_order_and_partial_writes(void **state)
 	uint8_t *big = malloc(GUEST_DATA_CHUNK);
 	size_t i, seen = 0, credits = 0, datas = 0;
 	bool busy[4] = { false };
-	int sv[2], small = 4096, r;
+	int r;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
 	/* Small buffers force many partial sendmsg calls. */
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	guest_conn_init(&a, sv[0]);
-	guest_conn_init(&b, sv[1]);
-	guest_conn_established(&a);
-	guest_conn_established(&b);
+	conn_pair(&a, &b, 4096);
 	for (i = 0; i < GUEST_DATA_CHUNK; i++)
 		big[i] = (uint8_t)(i * 7);
 
@@ -237,7 +249,7 @@ test_splice_from(void **state)
 	uint8_t *pay[N], *at = got;
 	bool busy[N] = { false }, partial = false;
 	size_t i, from[N];
-	int sv[2], fd;
+	int fd;
 
 	(void)state;
 	assert_non_null(file);
@@ -247,12 +259,7 @@ test_splice_from(void **state)
 	assert_true((fd = mkstemp(path)) >= 0);
 	unlink(path);
 	assert_int_equal(write(fd, file, (size_t)N * LEN), N * LEN);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	guest_conn_init(&a, sv[0]);
-	guest_conn_init(&b, sv[1]);
-	guest_conn_established(&a);
-	guest_conn_established(&b);
+	conn_pair(&a, &b, 0);
 
 	/* The first chunk: the socket has not taken a splice yet. */
 	pay[0] = malloc(LEN);
@@ -293,6 +300,54 @@ test_splice_from(void **state)
 	free(got);
 }
 
+/* A bulk stream of whole Data frames: the receiving buffer reads up to
+ * a frame's end near its own end, so it empties and starts at the front
+ * again instead of sliding a part of a frame there.  The slide used to
+ * copy about an eighth of the bytes. */
+static void
+test_bulk_no_slide(void **state)
+{
+	enum { FRAMES = 64 };
+	struct guest_conn a, b;
+	struct guest_msg got;
+	uint8_t *chunk = malloc(GUEST_DATA_CHUNK);
+	bool busy[4] = { false };
+	size_t sent = 0, seen = 0, i;
+	uint64_t grown = 0;
+	int r;
+
+	(void)state;
+	assert_non_null(chunk);
+	for (i = 0; i < GUEST_DATA_CHUNK; i++)
+		chunk[i] = (uint8_t)(i * 13);
+	conn_pair(&a, &b, 1024 * 1024);
+	while (seen < FRAMES) {
+		/* Several frames in flight, so reads end inside them. */
+		while (sent < FRAMES && !busy[sent % 4]) {
+			assert_int_equal(guest_conn_send_data(&a, 1, chunk,
+			    GUEST_DATA_CHUNK, &busy[sent % 4]), 0);
+			sent++;
+		}
+		r = guest_conn_flush(&a);
+		assert_true(r == 0 || r == -EAGAIN);
+		r = (int)guest_conn_fill(&b);
+		assert_true(r > 0 || r == -EAGAIN);
+		while ((r = guest_conn_next(&b, &got)) == 1) {
+			assert_int_equal(got.len, GUEST_DATA_CHUNK);
+			assert_memory_equal(got.data, chunk, GUEST_DATA_CHUNK);
+			guest_msg_clear(&got);
+			if (++seen == 8)
+				grown = b.rx.slid;
+		}
+		assert_true(r >= 0);
+	}
+	/* Past the first frames (the buffer growing), nothing slides. */
+	assert_true(b.rx.slid == grown);
+	guest_conn_close(&a);
+	guest_conn_close(&b);
+	free(chunk);
+}
+
 static void
 test_splice_peer_gone(void **state)
 {
@@ -319,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_cap_in_force),
 		cmocka_unit_test(test_splice_peer_gone),
 		cmocka_unit_test(test_splice_from),
+		cmocka_unit_test(test_bulk_no_slide),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
