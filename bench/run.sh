@@ -251,15 +251,18 @@ fi
 
 # guest cp, on tmpfs (so the disk does not decide): one big file, 256 MiB
 # (21 runs) and 2 GiB (11), pushed and pulled against two floors side by
-# side, with a build without the checksum beside them: the bare
-# copy (sendfile into a bare socket, written out on the other side) and
+# side, with a build without the checksum beside them: the bare copy in
+# the same direction (sendfile into a bare socket, written out on the
+# other side; the process started for it sends in a push and receives in
+# a pull, as guest cp's does) and
 # cp(1) of the same file on the same file system, the least a copy can
 # cost at all; then against scp over loopback, apart (its two seconds a
 # run would heat the others' rounds).  A tree of 10,000 files of 4 KiB
 # against a local tar c | tar x and scp -r.
 if want cp; then
 "$B/rawfile" serve "$dir/rawfile.sock" "$shm/raw.out" & pids+=($!)
-waitsock "$dir/rawfile.sock"
+"$B/rawfile" offer "$dir/rawoffer.sock" "$shm/big" & pids+=($!)
+waitsock "$dir/rawfile.sock"; waitsock "$dir/rawoffer.sock"
 # 21 runs of 256 MiB: on this VM a big file's fresh pages cost wildly
 # different amounts from run to run (freed pages go back to the host at
 # once and come back through its page faults); more, smaller runs keep
@@ -275,20 +278,35 @@ waitsock "$dir/unverified.sock"
 $U -C "unix:$dir/unverified.sock" vsh -- true 2>/dev/null	# pins its key
 # cp_rows SIZE RUNS: the file both ways, against both floors.
 cp_rows() {
-	local size=$1 n=$2 what d g r c u
+	local size=$1 n=$2 what d g r c u p bare also
 	head -c "$size" /dev/urandom >"$shm/big"
 	for d in push pull; do
+		# The bare copy in the same direction: in a push the process
+		# started for it sends, in a pull it receives (and writes).
+		# A pull is also set against the bare push, the floor the
+		# pull rows had before: the process it starts does the
+		# lighter half.
 		if [ $d = push ]; then what="$shm/big :$shm/g.out"
-		else what=":$shm/big $shm/g.out"; fi
+			bare="rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big"
+			also=()
+		else what=":$shm/big $shm/g.out"
+			bare="rm -f $shm/rawin.out; $B/rawfile fetch $dir/rawoffer.sock $shm/rawin.out"
+			also=(::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big")
+		fi
 		out=$("$B/timeit" -n "$n" -w 1 -- sh -c "rm -f $shm/g.out; $G $A cp -q $what" \
-		    ::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big" \
+		    ::: sh -c "$bare" \
 		    ::: sh -c "rm -f $shm/cp.out; cp $shm/big $shm/cp.out" \
-		    ::: sh -c "rm -f $shm/g.out; $U -C unix:$dir/unverified.sock cp -q $what")
+		    ::: sh -c "rm -f $shm/g.out; $U -C unix:$dir/unverified.sock cp -q $what" \
+		    "${also[@]}")
 		g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 		c=$(echo "$out" | sed -n 3p | cut -d' ' -f1); u=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
 		gp=$(echo "$out" | sed -n 1p | cut -d' ' -f2,3)
 		rp=$(echo "$out" | sed -n 2p | cut -d' ' -f2,3)
-		echo "| cp $d: $((size >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file copy (10th-90th percentile: $(mbs "$size" "${gp#* }")-$(mbs "$size" "${gp% *}") vs $(mbs "$size" "${rp#* }")-$(mbs "$size" "${rp% *}") MB/s) | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.9 |"
+		echo "| cp $d: $((size >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file $d (10th-90th percentile: $(mbs "$size" "${gp#* }")-$(mbs "$size" "${gp% *}") vs $(mbs "$size" "${rp#* }")-$(mbs "$size" "${rp% *}") MB/s) | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.9 |"
+		if [ $d = pull ]; then
+			p=$(echo "$out" | sed -n 5p | cut -d' ' -f1)
+			echo "| cp pull: $((size >> 20)) MiB, \`guest cp\` (verified) vs the bare push (the fresh process sends; the floor before) | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$p") MB/s | $(ratio "$p" "$g") | (reference; bare pull vs push: $(ratio "$p" "$r")) |"
+		fi
 		echo "| cp $d: $((size >> 20)) MiB, \`guest cp\` vs \`cp\` of the same file on the same file system | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$c") MB/s | $(ratio "$c" "$g") | (second floor) |"
 		echo "| cp $d: $((size >> 20)) MiB, what the checksum costs: a build without it vs the bare copy | $(mbs "$size" "$u") MB/s | $(mbs "$size" "$r") MB/s | $(ratio "$r" "$u") | (verified: $(ratio "$r" "$g")) |"
 	done
