@@ -250,7 +250,7 @@ done
 fi
 
 # guest cp, on tmpfs (so the disk does not decide): one big file, 256 MiB
-# (21 runs) and 2 GiB (11), pushed and pulled against two floors side by
+# (41 runs) and 2 GiB (11), pushed and pulled against two floors side by
 # side, with a build without the checksum beside them: the bare copy in
 # the same direction (sendfile into a bare socket, written out on the
 # other side; the process started for it sends in a push and receives in
@@ -263,7 +263,7 @@ if want cp; then
 "$B/rawfile" serve "$dir/rawfile.sock" "$shm/raw.out" & pids+=($!)
 "$B/rawfile" offer "$dir/rawoffer.sock" "$shm/big" & pids+=($!)
 waitsock "$dir/rawfile.sock"; waitsock "$dir/rawoffer.sock"
-# 21 runs of 256 MiB: on this VM a big file's fresh pages cost wildly
+# 41 runs of 256 MiB: on this VM a big file's fresh pages cost wildly
 # different amounts from run to run (freed pages go back to the host at
 # once and come back through its page faults); more, smaller runs keep
 # the median steady.  Every candidate first removes what it wrote last
@@ -320,7 +320,7 @@ out=$("$B/timeit" -n $N2 -w 3 -- sh -c "rm -f $shm/g.out; $G $A cp -q $shm/small
 g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 echo "| cp push of 4 KiB: a copy's fixed cost, \`guest cp\` vs the bare copy (median) | ${g} µs | ${r} µs | +$((g - r)) µs | (reference) |"
 if [ $quick = 1 ]; then cp_rows 67108864 5
-else cp_rows 268435456 21; cp_rows 2147483648 11; fi
+else cp_rows 268435456 41; cp_rows 2147483648 11; fi
 if [ ${#SSH[@]} -gt 0 ]; then
 	CPB=268435456; [ $quick = 1 ] && CPB=67108864
 	head -c $CPB /dev/urandom >"$shm/big"
