@@ -264,9 +264,10 @@ if want cp; then
 "$B/rawfile" offer "$dir/rawoffer.sock" "$shm/big" & pids+=($!)
 waitsock "$dir/rawfile.sock"; waitsock "$dir/rawoffer.sock"
 # 41 runs of 256 MiB: on this VM a big file's fresh pages cost wildly
-# different amounts from run to run (freed pages go back to the host at
-# once and come back through its page faults); more, smaller runs keep
-# the median steady.  Every candidate first removes what it wrote last
+# different amounts from run to run (a page the VM gave back to the host
+# costs a host fault when written again, and which pages a new file gets
+# depends on the runs around it); more, smaller runs keep the median
+# steady.  Every candidate first removes what it wrote last
 # time, so that each writes a new file: fresh pages cost much more than
 # pages a truncate has just freed, which would favour an in-place
 # rewrite.
