@@ -254,11 +254,11 @@ fi
 # side, with a build without the checksum beside them: the bare copy in
 # the same direction (sendfile into a bare socket, written out on the
 # other side; the process started for it sends in a push and receives in
-# a pull, as guest cp's does) and
-# cp(1) of the same file on the same file system, the least a copy can
-# cost at all; then against scp over loopback, apart (its two seconds a
-# run would heat the others' rounds).  A tree of 10,000 files of 4 KiB
-# against a local tar c | tar x and scp -r.
+# a pull, as guest cp's does) and cp(1) of the same file on the same file
+# system, the least a copy can cost at all; a pull also against the bare
+# push, the floor its rows had before.  Then against scp over loopback,
+# apart (its two seconds a run would heat the others' rounds).  A tree of
+# 10,000 files of 4 KiB against a local tar c | tar x and scp -r.
 if want cp; then
 "$B/rawfile" serve "$dir/rawfile.sock" "$shm/raw.out" & pids+=($!)
 "$B/rawfile" offer "$dir/rawoffer.sock" "$shm/big" & pids+=($!)
@@ -280,19 +280,14 @@ $U -C "unix:$dir/unverified.sock" vsh -- true 2>/dev/null	# pins its key
 # cp_rows SIZE RUNS: the file both ways, against both floors.
 cp_rows() {
 	local size=$1 n=$2 what d g r c u p bare also
+	local push="rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big"
 	head -c "$size" /dev/urandom >"$shm/big"
 	for d in push pull; do
-		# The bare copy in the same direction: in a push the process
-		# started for it sends, in a pull it receives (and writes).
-		# A pull is also set against the bare push, the floor the
-		# pull rows had before: the process it starts does the
-		# lighter half.
 		if [ $d = push ]; then what="$shm/big :$shm/g.out"
-			bare="rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big"
-			also=()
+			bare=$push; also=()
 		else what=":$shm/big $shm/g.out"
 			bare="rm -f $shm/rawin.out; $B/rawfile fetch $dir/rawoffer.sock $shm/rawin.out"
-			also=(::: sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big")
+			also=(::: sh -c "$push")
 		fi
 		out=$("$B/timeit" -n "$n" -w 1 -- sh -c "rm -f $shm/g.out; $G $A cp -q $what" \
 		    ::: sh -c "$bare" \
