@@ -293,32 +293,40 @@ taskset -c 1 "$B/rawfile" serve "$dir/rawpin.sock" "$shm/raw.out" & pids+=($!)
 taskset -c 1 "$B/rawfile" offer "$dir/offerpin.sock" "$shm/big" & pids+=($!)
 waitsock "$dir/pinned.sock"; waitsock "$dir/rawpin.sock"; waitsock "$dir/offerpin.sock"
 $G -C "unix:$dir/pinned.sock" vsh -- true 2>/dev/null
-# p10 LINE: the 10th percentile of a timeit line.
-p10() { echo "$1" | cut -d' ' -f2; }
+# The candidates, each against the servers on socket SOCK.
+gcp() { echo "rm -f $shm/g.out; $G -C unix:$1 cp -q $2"; }	# SOCK WHAT
+bare_push() { echo "rm -f $shm/raw.out; $B/rawfile send $1 $shm/big"; }
+bare_pull() { echo "rm -f $shm/rawin.out; $B/rawfile fetch $1 $shm/rawin.out"; }
+# vs_row SIZE LABEL GUEST FLOOR TARGET: guest cp against a floor (timeit
+# lines), the medians and beside them the 10th-90th percentiles and the
+# ratio of the 10th percentiles.
+vs_row() {
+	local size=$1 g=($3) r=($4)
+	echo "| $2 (10th-90th percentile: $(mbs "$size" "${g[2]}")-$(mbs "$size" "${g[1]}") vs $(mbs "$size" "${r[2]}")-$(mbs "$size" "${r[1]}") MB/s; ratio of the 10th percentiles $(ratio "${r[1]}" "${g[1]}")) | $(mbs "$size" "${g[0]}") MB/s | $(mbs "$size" "${r[0]}") MB/s | $(ratio "${r[0]}" "${g[0]}") | $5 |"
+}
 # cp_rows SIZE RUNS [pinned]: the file both ways, against both floors;
 # with pinned, also with the ends on separate CPUs.
 cp_rows() {
-	local size=$1 n=$2 what d g r c u p bare also gl rl
-	local push="rm -f $shm/raw.out; $B/rawfile send $dir/rawfile.sock $shm/big"
+	local size=$1 n=$2 what d g r c u p bare also k
+	local push
+	push=$(bare_push "$dir/rawfile.sock")
 	head -c "$size" /dev/urandom >"$shm/big"
 	for d in push pull; do
 		if [ $d = push ]; then what="$shm/big :$shm/g.out"
 			bare=$push; also=()
 		else what=":$shm/big $shm/g.out"
-			bare="rm -f $shm/rawin.out; $B/rawfile fetch $dir/rawoffer.sock $shm/rawin.out"
+			bare=$(bare_pull "$dir/rawoffer.sock")
 			also=(::: sh -c "$push")
 		fi
-		out=$("$B/timeit" -n "$n" -w 1 -- sh -c "rm -f $shm/g.out; $G $A cp -q $what" \
+		out=$("$B/timeit" -n "$n" -w 1 -- sh -c "$(gcp "$dir/agent.sock" "$what")" \
 		    ::: sh -c "$bare" \
 		    ::: sh -c "rm -f $shm/cp.out; cp $shm/big $shm/cp.out" \
 		    ::: sh -c "rm -f $shm/g.out; $U -C unix:$dir/unverified.sock cp -q $what" \
 		    "${also[@]}")
-		gl=$(echo "$out" | sed -n 1p); rl=$(echo "$out" | sed -n 2p)
-		g=${gl%% *}; r=${rl%% *}
+		g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
 		c=$(echo "$out" | sed -n 3p | cut -d' ' -f1); u=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
-		gp=$(echo "$gl" | cut -d' ' -f2,3)
-		rp=$(echo "$rl" | cut -d' ' -f2,3)
-		echo "| cp $d: $((size >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file $d (10th-90th percentile: $(mbs "$size" "${gp#* }")-$(mbs "$size" "${gp% *}") vs $(mbs "$size" "${rp#* }")-$(mbs "$size" "${rp% *}") MB/s; ratio of the 10th percentiles $(ratio "$(p10 "$rl")" "$(p10 "$gl")")) | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$r") MB/s | $(ratio "$r" "$g") | ≥ 0.9 |"
+		vs_row "$size" "cp $d: $((size >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file $d" \
+		    "$(echo "$out" | sed -n 1p)" "$(echo "$out" | sed -n 2p)" "≥ 0.9"
 		if [ $d = pull ]; then
 			p=$(echo "$out" | sed -n 5p | cut -d' ' -f1)
 			echo "| cp pull: $((size >> 20)) MiB, \`guest cp\` (verified) vs the bare push (the fresh process sends; the floor before) | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$p") MB/s | $(ratio "$p" "$g") | (reference; bare pull vs push: $(ratio "$p" "$r")) |"
@@ -327,14 +335,14 @@ cp_rows() {
 		echo "| cp $d: $((size >> 20)) MiB, what the checksum costs: a build without it vs the bare copy | $(mbs "$size" "$u") MB/s | $(mbs "$size" "$r") MB/s | $(ratio "$r" "$u") | (verified: $(ratio "$r" "$g")) |"
 	done
 	if [ "${3:-}" = pinned ]; then
-		out=$("$B/timeit" -n "$n" -w 1 -- taskset -c 0 sh -c "rm -f $shm/g.out; $G -C unix:$dir/pinned.sock cp -q $shm/big :$shm/g.out" \
-		    ::: taskset -c 0 sh -c "rm -f $shm/raw.out; $B/rawfile send $dir/rawpin.sock $shm/big" \
-		    ::: taskset -c 0 sh -c "rm -f $shm/g.out; $G -C unix:$dir/pinned.sock cp -q :$shm/big $shm/g.out" \
-		    ::: taskset -c 0 sh -c "rm -f $shm/rawin.out; $B/rawfile fetch $dir/offerpin.sock $shm/rawin.out")
+		out=$("$B/timeit" -n "$n" -w 1 -- taskset -c 0 sh -c "$(gcp "$dir/pinned.sock" "$shm/big :$shm/g.out")" \
+		    ::: taskset -c 0 sh -c "$(bare_push "$dir/rawpin.sock")" \
+		    ::: taskset -c 0 sh -c "$(gcp "$dir/pinned.sock" ":$shm/big $shm/g.out")" \
+		    ::: taskset -c 0 sh -c "$(bare_pull "$dir/offerpin.sock")")
 		for d in push pull; do
 			[ $d = push ] && k=1 || k=3
-			gl=$(echo "$out" | sed -n ${k}p); rl=$(echo "$out" | sed -n $((k + 1))p)
-			echo "| cp $d: $((size >> 20)) MiB, the ends on separate CPUs (as a host's and its guest's are), \`guest cp\` vs the bare $d (ratio of the 10th percentiles $(ratio "$(p10 "$rl")" "$(p10 "$gl")")) | $(mbs "$size" "${gl%% *}") MB/s | $(mbs "$size" "${rl%% *}") MB/s | $(ratio "${rl%% *}" "${gl%% *}") | (≥ 0.9) |"
+			vs_row "$size" "cp $d: $((size >> 20)) MiB, the ends on separate CPUs (as a host's and its guest's are), \`guest cp\` vs the bare $d" \
+			    "$(echo "$out" | sed -n ${k}p)" "$(echo "$out" | sed -n $((k + 1))p)" "(≥ 0.9)"
 		done
 	fi
 	rm -f "$shm"/*.out "$shm/big"
