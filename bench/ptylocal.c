@@ -30,8 +30,10 @@
 
 static char buf[65536];
 
-/* Relay in -> peer and peer -> out until either ends or ^] is typed (as
- * guest's escape).  One poll, one read and one write a wake-up. */
+/* Relay in -> peer and peer -> out until peer or the PTY ends or ^] is
+ * typed (as guest's escape).  At the end of in (stdin on /dev/null) only
+ * peer -> out goes on, as guest's clients and ssh do.  One poll, one read
+ * and one write a wake-up. */
 static void
 relay(int in, int out, int peer)
 {
@@ -43,8 +45,12 @@ relay(int in, int out, int peer)
 
 	while (poll(p, 2, -1) > 0) {
 		if (p[0].revents) {
-			if ((n = read(in, buf, sizeof buf)) <= 0)
+			if ((n = read(in, buf, sizeof buf)) < 0)
 				return;
+			if (n == 0) {
+				p[0].fd = -1;
+				continue;
+			}
 			if (memchr(buf, 0x1d, (size_t)n) != NULL)
 				return;
 			if (write(peer, buf, (size_t)n) != n)
