@@ -315,7 +315,7 @@ vs_row() {
 # cp_rows SIZE RUNS [pinned]: the file both ways, against both floors;
 # with pinned, also with the ends on separate CPUs.
 cp_rows() {
-	local size=$1 n=$2 what d g r c u p bare also k
+	local size=$1 n=$2 what d g r u p bare also k
 	local push
 	push=$(bare_push "$dir/rawfile.sock")
 	head -c "$size" /dev/urandom >"$shm/big"
@@ -332,14 +332,15 @@ cp_rows() {
 		    ::: sh -c "rm -f $shm/g.out; $U -C unix:$dir/unverified.sock cp -q $what" \
 		    "${also[@]}")
 		g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
-		c=$(echo "$out" | sed -n 3p | cut -d' ' -f1); u=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
+		u=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
 		vs_row "$size" "cp $d: $((size >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file $d" \
 		    "$(echo "$out" | sed -n 1p)" "$(echo "$out" | sed -n 2p)" "≥ 0.9"
 		if [ $d = pull ]; then
 			p=$(echo "$out" | sed -n 5p | cut -d' ' -f1)
 			echo "| cp pull: $((size >> 20)) MiB, \`guest cp\` (verified) vs the bare push (the fresh process sends; the floor before) | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$p") MB/s | $(ratio "$p" "$g") | (reference; bare pull vs push: $(ratio "$p" "$r")) |"
 		fi
-		echo "| cp $d: $((size >> 20)) MiB, \`guest cp\` vs \`cp\` of the same file on the same file system | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$c") MB/s | $(ratio "$c" "$g") | (second floor) |"
+		vs_row "$size" "cp $d: $((size >> 20)) MiB, \`guest cp\` vs \`cp\` of the same file on the same file system" \
+		    "$(echo "$out" | sed -n 1p)" "$(echo "$out" | sed -n 3p)" "(second floor)"
 		echo "| cp $d: $((size >> 20)) MiB, what the checksum costs: a build without it vs the bare copy | $(mbs "$size" "$u") MB/s | $(mbs "$size" "$r") MB/s | $(ratio "$r" "$u") | (verified: $(ratio "$r" "$g")) |"
 	done
 	if [ "${3:-}" = pinned ]; then
