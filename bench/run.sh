@@ -315,7 +315,7 @@ vs_row() {
 # cp_rows SIZE RUNS [pinned]: the file both ways, against both floors;
 # with pinned, also with the ends on separate CPUs.
 cp_rows() {
-	local size=$1 n=$2 what d g r u p bare also k
+	local size=$1 n=$2 what d g r u p bare also k L
 	local push
 	push=$(bare_push "$dir/rawfile.sock")
 	head -c "$size" /dev/urandom >"$shm/big"
@@ -331,16 +331,17 @@ cp_rows() {
 		    ::: sh -c "rm -f $shm/cp.out; cp $shm/big $shm/cp.out" \
 		    ::: sh -c "rm -f $shm/g.out; $U -C unix:$dir/unverified.sock cp -q $what" \
 		    "${also[@]}")
-		g=$(echo "$out" | sed -n 1p | cut -d' ' -f1); r=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
-		u=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
+		# One timeit line a candidate: median p10 p90 command.
+		mapfile -t L <<<"$out"
+		g=${L[0]%% *}; r=${L[1]%% *}; u=${L[3]%% *}
 		vs_row "$size" "cp $d: $((size >> 20)) MiB, \`guest cp\` (verified) vs a bare file-to-socket-to-file $d" \
-		    "$(echo "$out" | sed -n 1p)" "$(echo "$out" | sed -n 2p)" "≥ 0.9"
+		    "${L[0]}" "${L[1]}" "≥ 0.9"
 		if [ $d = pull ]; then
-			p=$(echo "$out" | sed -n 5p | cut -d' ' -f1)
+			p=${L[4]%% *}
 			echo "| cp pull: $((size >> 20)) MiB, \`guest cp\` (verified) vs the bare push (the fresh process sends; the floor before) | $(mbs "$size" "$g") MB/s | $(mbs "$size" "$p") MB/s | $(ratio "$p" "$g") | (reference; bare pull vs push: $(ratio "$p" "$r")) |"
 		fi
 		vs_row "$size" "cp $d: $((size >> 20)) MiB, \`guest cp\` vs \`cp\` of the same file on the same file system" \
-		    "$(echo "$out" | sed -n 1p)" "$(echo "$out" | sed -n 3p)" "(second floor)"
+		    "${L[0]}" "${L[2]}" "(second floor)"
 		echo "| cp $d: $((size >> 20)) MiB, what the checksum costs: a build without it vs the bare copy | $(mbs "$size" "$u") MB/s | $(mbs "$size" "$r") MB/s | $(ratio "$r" "$u") | (verified: $(ratio "$r" "$g")) |"
 	done
 	if [ "${3:-}" = pinned ]; then
@@ -348,10 +349,11 @@ cp_rows() {
 		    ::: taskset -c 0 sh -c "$(bare_push "$dir/rawpin.sock")" \
 		    ::: taskset -c 0 sh -c "$(gcp "$dir/pinned.sock" ":$shm/big $shm/g.out")" \
 		    ::: taskset -c 0 sh -c "$(bare_pull "$dir/offerpin.sock")")
+		mapfile -t L <<<"$out"
 		for d in push pull; do
-			[ $d = push ] && k=1 || k=3
+			[ $d = push ] && k=0 || k=2
 			vs_row "$size" "cp $d: $((size >> 20)) MiB, the ends on separate CPUs (as a host's and its guest's are), \`guest cp\` vs the bare $d" \
-			    "$(echo "$out" | sed -n ${k}p)" "$(echo "$out" | sed -n $((k + 1))p)" "(≥ 0.9)"
+			    "${L[k]}" "${L[k + 1]}" "(≥ 0.9)"
 		done
 	fi
 	rm -f "$shm"/*.out "$shm/big"
